@@ -1,0 +1,38 @@
+# Two commands on a fresh machine: `make demo` (main job) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: demo test ui sandbox lint validate bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(BIN)/.installed  ## sandbox + materialize every asset into data/warehouse.sqlite + summary
+	$(BIN)/lms-assets demo
+
+test: $(BIN)/.installed  ## the whole suite, warehouse tests on SQLite and MariaDB
+	$(BIN)/pytest
+
+ui: $(BIN)/.installed  ## sandbox + Dagster UI on http://127.0.0.1:3000 (same instance as the demo)
+	$(BIN)/lms-assets ui
+
+sandbox: $(BIN)/.installed  ## only the sandbox APIs, on http://127.0.0.1:8765
+	$(BIN)/lms-assets sandbox
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+validate: $(BIN)/.installed
+	$(BIN)/dagster definitions validate -w workspace.yaml
+
+bench: $(BIN)/.installed  ## benchmarks/ (see docs/benchmarks.md)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) data .dagster_home *.egg-info

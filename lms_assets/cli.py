@@ -1,0 +1,134 @@
+"""``lms-assets``: run the sandbox, the demo, or the Dagster UI against the sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+from lms_assets.sandbox import FaultConfig, Sandbox, University
+
+
+def _add_sandbox_options(parser: argparse.ArgumentParser, default_port: int) -> None:
+    group = parser.add_argument_group("sandbox")
+    group.add_argument("--host", default="127.0.0.1", help="interface to listen on (loopback)")
+    group.add_argument("--port", type=int, default=default_port, help="0 picks a free port")
+    group.add_argument("--seed", type=int, default=42, help="picks the synthetic university")
+    group.add_argument("--courses", type=int, default=4, help="number of courses")
+    group.add_argument("--min-learners", type=int, default=150)
+    group.add_argument("--max-learners", type=int, default=400)
+    group.add_argument("--today", type=dt.date.fromisoformat, default=None,
+                       help="as-of date of the data (YYYY-MM-DD; default today, UTC)")
+    group.add_argument("--session-id", default="sandbox-session",
+                       help="the `sessionid` cookie the MOOC API accepts")
+    group.add_argument("--latency-ms", type=float, default=0.0, help="added to every request")
+    group.add_argument("--error-rate", type=float, default=0.0, help="share answered 500")
+    group.add_argument("--throttle-rate", type=float, default=0.0,
+                       help="share answered 429 with Retry-After")
+    group.add_argument("--retry-after", type=float, default=1.0,
+                       help="Retry-After seconds sent with 429s")
+    group.add_argument("--timeout-rate", type=float, default=0.0,
+                       help="share held for --hang-seconds before answering")
+    group.add_argument("--hang-seconds", type=float, default=5.0)
+    group.add_argument("--malformed-rate", type=float, default=0.0,
+                       help="share answered with a truncated JSON body")
+    group.add_argument("--max-page-size", type=int, default=1000, help="server cap on `limit`")
+    group.add_argument("--enrollment-defects", type=int, default=0,
+                       help="bad enrollment records appended per course")
+    group.add_argument("--fault-seed", type=int, default=0, help="seeds the fault dice")
+    group.add_argument("--verbose", action="store_true", help="log every request")
+
+
+def _sandbox_from(args: argparse.Namespace) -> Sandbox:
+    university = University(
+        seed=args.seed,
+        n_courses=args.courses,
+        today=args.today,
+        learners_per_course=(args.min_learners, args.max_learners),
+    )
+    faults = FaultConfig(
+        latency_ms=args.latency_ms,
+        error_rate=args.error_rate,
+        throttle_rate=args.throttle_rate,
+        retry_after_seconds=args.retry_after,
+        timeout_rate=args.timeout_rate,
+        hang_seconds=args.hang_seconds,
+        malformed_rate=args.malformed_rate,
+        max_page_size=args.max_page_size,
+        enrollment_defects=args.enrollment_defects,
+        seed=args.fault_seed,
+    )
+    return Sandbox(university, faults, session_id=args.session_id, host=args.host,
+                   port=args.port, verbose=args.verbose)
+
+
+def _cmd_sandbox(args: argparse.Namespace) -> int:
+    sandbox = _sandbox_from(args).start()
+    print(f"LMS sandbox serving {len(sandbox.university.courses)} courses on {sandbox.base_url}")
+    print("Point the resources at it with:")
+    for name, value in sandbox.environment().items():
+        print(f"  export {name}={value}")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    sandbox.stop()
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from lms_assets import demo, settings
+
+    with _sandbox_from(args) as sandbox:
+        report = demo.run_demo(sandbox)
+    warehouse_url = os.environ.get("LMS_WAREHOUSE_URL") or settings.default_warehouse_url()
+    from lms_assets.warehouse.resource import redacted
+
+    demo.print_report(report, redacted(warehouse_url))
+    return 0 if report.ok else 1
+
+
+def _cmd_ui(args: argparse.Namespace) -> int:
+    from lms_assets import demo
+
+    home = demo.prepare_environment()
+    with _sandbox_from(args) as sandbox:
+        env = {**os.environ, **sandbox.environment(), "DAGSTER_HOME": str(home)}
+        print(f"Sandbox on {sandbox.base_url}; Dagster UI on http://127.0.0.1:{args.ui_port}")
+        command = [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml",
+                   "-h", "127.0.0.1", "-p", str(args.ui_port)]
+        try:
+            return subprocess.call(command, env=env)
+        except KeyboardInterrupt:
+            return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lms-assets", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    sandbox = commands.add_parser("sandbox", help="serve the synthetic LMS APIs until stopped")
+    _add_sandbox_options(sandbox, default_port=8765)
+    sandbox.set_defaults(handler=_cmd_sandbox)
+
+    demo = commands.add_parser("demo", help="sandbox + materialize the whole graph + summary")
+    _add_sandbox_options(demo, default_port=0)
+    demo.set_defaults(handler=_cmd_demo)
+
+    ui = commands.add_parser("ui", help="sandbox + `dagster dev` on the demo's instance")
+    _add_sandbox_options(ui, default_port=8765)
+    ui.add_argument("--ui-port", type=int, default=3000)
+    ui.set_defaults(handler=_cmd_ui)
+
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,15 @@
+"""The ``lms_assets`` code location: every asset, check, resource and job in one place."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from lms_assets.openedx import assets as openedx_assets
+from lms_assets.resources import build_resources
+
+all_assets = dg.load_assets_from_modules([openedx_assets])
+
+defs = dg.Definitions(
+    assets=all_assets,
+    resources=build_resources(),
+)

@@ -1,0 +1,243 @@
+"""The one HTTP client base for every REST source: retries, rate limit, timeouts, errors.
+
+Retries are done here rather than by urllib3's ``Retry`` inside the adapter so
+that every attempt, retries included, passes through the rate limiter (a
+politeness promise to the source) and shows up in the logs and the
+materialization metadata.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import threading
+import time
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+import dagster as dg
+import requests
+from pydantic import Field, PrivateAttr
+
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+USER_AGENT = "lms-assets/0.1 (+https://github.com/lms-assets)"
+
+
+class SourceError(RuntimeError):
+    """A source could not be read; the message names the source, the request and why."""
+
+
+class SourceAuthenticationError(SourceError):
+    """The source refused our credentials (HTTP 401/403)."""
+
+
+class SourceRequestError(SourceError):
+    """A request failed for good (non-retryable status, or retries exhausted)."""
+
+
+class SourceResponseError(SourceError):
+    """The source answered with a body we cannot use (not JSON, or the wrong shape)."""
+
+
+class RateLimiter:
+    """Spaces calls at least ``1 / rate`` seconds apart, across all threads.
+
+    Unlike a fixed sleep after each call, time spent waiting for the server
+    counts toward the interval, so throughput approaches the limit.
+    """
+
+    def __init__(self, requests_per_second: float) -> None:
+        self.interval = 1.0 / requests_per_second if requests_per_second > 0 else 0.0
+        self._next_slot = 0.0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Block until this caller may send; return the seconds waited."""
+        if not self.interval:
+            return 0.0
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + self.interval
+        wait = slot - now
+        if wait > 0:
+            time.sleep(wait)
+        return wait
+
+
+@dataclass
+class RequestStats:
+    """Counters for one resource instance; safe to update from several threads."""
+
+    requests: int = 0
+    retries: int = 0
+    throttled_429: int = 0
+    server_errors_5xx: int = 0
+    timeouts: int = 0
+    connection_errors: int = 0
+    malformed_bodies: int = 0
+    retry_after_seconds: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, **increments: float) -> None:
+        with self._lock:
+            for name, value in increments.items():
+                setattr(self, name, getattr(self, name) + value)
+
+    def as_metadata(self, prefix: str) -> dict[str, Any]:
+        with self._lock:
+            values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_lock"}
+        values["retry_after_seconds"] = round(values["retry_after_seconds"], 3)
+        return {f"{prefix}_{k}": v for k, v in values.items()}
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class _Runtime:
+    """Per-resource-instance state: the limiter, the counters and one session per thread."""
+
+    def __init__(self, requests_per_second: float) -> None:
+        self.limiter = RateLimiter(requests_per_second)
+        self.stats = RequestStats()
+        self.local = threading.local()
+
+
+class HttpApiResource(dg.ConfigurableResource):
+    """Base for REST sources: subclasses set ``source_name`` and may add authentication."""
+
+    source_name: ClassVar[str] = "HTTP API"
+    credential_hint: ClassVar[str] = "check the source's credentials"
+
+    base_url: str = Field(description="Base URL; endpoint paths are appended to it.")
+    timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Connect and read timeout of one request."
+    )
+    max_retries: int = Field(
+        default=5, ge=0, description="Retries after a 429, 5xx, timeout or unreadable body."
+    )
+    backoff_seconds: float = Field(
+        default=0.5, ge=0, description="First backoff; doubles each retry (with jitter)."
+    )
+    max_backoff_seconds: float = Field(
+        default=60.0, ge=0, description="Cap on one wait, including a server's Retry-After."
+    )
+    requests_per_second: float = Field(
+        default=10.0,
+        ge=0,
+        description="Most requests per second sent to this source (0 = unlimited). "
+        "Replaces the seeds' fixed sleep between calls.",
+    )
+
+    _runtime: _Runtime | None = PrivateAttr(default=None)
+    _runtime_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    # -- hooks --------------------------------------------------------------------------------
+    def configure_session(self, session: requests.Session) -> None:
+        """Add credentials to a new session (cookies, headers). Default: none."""
+
+    # -- state --------------------------------------------------------------------------------
+    def _state(self) -> _Runtime:
+        with self._runtime_lock:
+            if self._runtime is None:
+                self._runtime = _Runtime(self.requests_per_second)
+            return self._runtime
+
+    @property
+    def stats(self) -> RequestStats:
+        return self._state().stats
+
+    def _session(self) -> requests.Session:
+        local = self._state().local
+        session = getattr(local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers["User-Agent"] = USER_AGENT
+            session.headers["Accept"] = "application/json"
+            self.configure_session(session)
+            local.session = session
+        return session
+
+    def url_for(self, path: str) -> str:
+        return f"{self.base_url.rstrip('/')}/{path.lstrip('/')}"
+
+    # -- requests -----------------------------------------------------------------------------
+    def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """GET ``path`` and return its JSON body, retrying what is worth retrying.
+
+        Raises ``SourceAuthenticationError`` at once on 401/403, and
+        ``SourceRequestError``/``SourceResponseError`` when the request still fails
+        after ``max_retries`` retries. Messages never contain credentials.
+        """
+        state = self._state()
+        log = dg.get_dagster_logger("lms_assets.http")
+        what = f"{self.source_name} GET {path}"
+        last_problem = "no attempt made"
+        for attempt in range(self.max_retries + 1):
+            state.limiter.acquire()
+            state.stats.add(requests=1)
+            retry_after: float | None = None
+            try:
+                response = self._session().get(
+                    self.url_for(path), params=params, timeout=self.timeout_seconds
+                )
+            except requests.Timeout:
+                state.stats.add(timeouts=1)
+                last_problem = f"timed out after {self.timeout_seconds}s"
+            except requests.ConnectionError as exc:
+                state.stats.add(connection_errors=1)
+                last_problem = f"connection failed ({type(exc).__name__})"
+            else:
+                status = response.status_code
+                if status in (401, 403):
+                    raise SourceAuthenticationError(
+                        f"{self.source_name} authentication failed (HTTP {status}) for "
+                        f"GET {path}: the credentials were rejected or have expired; "
+                        f"{self.credential_hint}."
+                    )
+                if status == 200:
+                    try:
+                        return response.json()
+                    except ValueError:
+                        state.stats.add(malformed_bodies=1)
+                        last_problem = (
+                            f"body is not valid JSON (starts {response.text[:60]!r})"
+                        )
+                elif status in RETRYABLE_STATUSES:
+                    if status == 429:
+                        state.stats.add(throttled_429=1)
+                    else:
+                        state.stats.add(server_errors_5xx=1)
+                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                    last_problem = f"HTTP {status}"
+                else:
+                    raise SourceRequestError(
+                        f"{what} failed with HTTP {status}: {response.text[:200]!r}"
+                    )
+            if attempt == self.max_retries:
+                break
+            if retry_after is not None:
+                wait = min(retry_after, self.max_backoff_seconds)
+                state.stats.add(retry_after_seconds=wait)
+            else:
+                backoff = self.backoff_seconds * (2**attempt)
+                wait = min(backoff * (0.5 + random.random() / 2), self.max_backoff_seconds)
+            state.stats.add(retries=1)
+            log.info(
+                f"{what}: {last_problem}; retry {attempt + 1}/{self.max_retries} in {wait:.2f}s"
+            )
+            time.sleep(wait)
+        error = SourceResponseError if "not valid JSON" in last_problem else SourceRequestError
+        raise error(f"{what} failed after {self.max_retries + 1} attempts: {last_problem}")

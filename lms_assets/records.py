@@ -1,0 +1,112 @@
+"""Coercing source records into typed rows, with a reason when a record is unusable.
+
+Parsers raise ``RecordError`` naming the field and the problem; the asset turns
+it into a ``RejectedRecord`` (kept in ``rejected_records``) and goes on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+
+class RecordError(ValueError):
+    """A record that cannot be loaded; the message says which field and why."""
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def as_int(record: dict[str, Any], name: str, *, required: bool = False) -> int | None:
+    value = record.get(name)
+    if _missing(value):
+        if required:
+            raise RecordError(f"{name} is missing")
+        return None
+    if isinstance(value, bool):
+        raise RecordError(f"{name}={value!r} is not an integer")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise RecordError(f"{name}={value!r} is not an integer") from None
+    if not number.is_integer():
+        raise RecordError(f"{name}={value!r} is not an integer")
+    return int(number)
+
+
+def as_float(
+    record: dict[str, Any],
+    name: str,
+    *,
+    required: bool = False,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> float | None:
+    value = record.get(name)
+    if _missing(value):
+        if required:
+            raise RecordError(f"{name} is missing")
+        return None
+    if isinstance(value, bool):
+        raise RecordError(f"{name}={value!r} is not a number")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise RecordError(f"{name}={value!r} is not a number") from None
+    if number != number:  # NaN
+        raise RecordError(f"{name} is NaN")
+    if minimum is not None and number < minimum:
+        raise RecordError(f"{name}={number} is below {minimum}")
+    if maximum is not None and number > maximum:
+        raise RecordError(f"{name}={number} is above {maximum}")
+    return number
+
+
+_TRUE = {"1", "true", "yes", "y", "t"}
+_FALSE = {"0", "false", "no", "n", "f"}
+
+
+def as_bool(record: dict[str, Any], name: str) -> bool | None:
+    value = record.get(name)
+    if _missing(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise RecordError(f"{name}={value!r} is not a boolean")
+
+
+def as_str(record: dict[str, Any], name: str, *, max_length: int | None = None) -> str | None:
+    value = record.get(name)
+    if _missing(value):
+        return None
+    text = str(value).strip()
+    if max_length is not None and len(text) > max_length:
+        raise RecordError(f"{name} is {len(text)} characters long (limit {max_length})")
+    return text
+
+
+def as_utc_datetime(record: dict[str, Any], name: str) -> dt.datetime | None:
+    """ISO-8601 (with 'Z', an offset, or none = UTC) or Unix seconds, as naive UTC."""
+    value = record.get(name)
+    if _missing(value):
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return dt.datetime.fromtimestamp(value, dt.UTC).replace(tzinfo=None)
+    text = str(value).strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise RecordError(f"{name}={value!r} is not an ISO-8601 date-time") from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
+    return parsed.replace(microsecond=0)

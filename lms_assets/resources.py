@@ -1,0 +1,51 @@
+"""The resources every deployment wires, from the environment (docs/configuration.md).
+
+Secrets and URLs come in through ``dagster.EnvVar`` so their values never reach
+run config, logs or the UI; plain tuning numbers are read here with defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import dagster as dg
+
+from lms_assets import settings
+from lms_assets.openedx.resources import OpenEdxApiResource
+from lms_assets.warehouse import WarehouseResource
+
+
+def _number(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"Environment variable {name}={raw!r} is not a number.") from None
+
+
+def build_resources() -> dict[str, Any]:
+    warehouse_url: Any = (
+        dg.EnvVar("LMS_WAREHOUSE_URL")
+        if os.environ.get("LMS_WAREHOUSE_URL")
+        else settings.default_warehouse_url()
+    )
+    http = {
+        "timeout_seconds": _number("LMS_HTTP_TIMEOUT_SECONDS", 30.0),
+        "max_retries": int(_number("LMS_HTTP_MAX_RETRIES", 5)),
+        "backoff_seconds": _number("LMS_HTTP_BACKOFF_SECONDS", 0.5),
+    }
+    return {
+        "warehouse": WarehouseResource(
+            url=warehouse_url, batch_size=int(_number("LMS_WAREHOUSE_BATCH_SIZE", 1000))
+        ),
+        "openedx_api": OpenEdxApiResource(
+            base_url=dg.EnvVar("LMS_OPENEDX_BASE_URL"),
+            session_id=dg.EnvVar("LMS_OPENEDX_SESSION_ID"),
+            requests_per_second=_number("LMS_OPENEDX_REQUESTS_PER_SECOND", 10.0),
+            page_size=int(_number("LMS_OPENEDX_PAGE_SIZE", 200)),
+            **http,
+        ),
+    }

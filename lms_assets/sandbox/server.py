@@ -1,0 +1,303 @@
+"""The sandbox's HTTP server: the Open edX custom API and the H5P API on loopback.
+
+It authenticates the MOOC API like the real one (``sessionid`` cookie, 401
+without it) and injects faults on request: latency, 500s, 429s with
+Retry-After, requests that hang past the client's timeout, malformed bodies.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from lms_assets.sandbox import payloads
+from lms_assets.sandbox.university import University
+
+MOOC_PREFIX = "/api/custom/v1"
+H5P_PREFIX = "/wp-json/mooc/v1"
+DEFAULT_SESSION_ID = "sandbox-session"
+
+
+@dataclass
+class FaultConfig:
+    """Fault knobs; a server's knobs may be changed while it runs."""
+
+    latency_ms: float = 0.0
+    error_rate: float = 0.0  # share of requests answered 500
+    throttle_rate: float = 0.0  # share answered 429 with Retry-After
+    retry_after_seconds: float = 1.0
+    timeout_rate: float = 0.0  # share held for hang_seconds before answering
+    hang_seconds: float = 5.0
+    malformed_rate: float = 0.0  # share answered 200 with a truncated JSON body
+    max_page_size: int = 1000  # the server's cap on `limit`
+    enrollment_defects: int = 0  # bad records appended to each course's enrollments
+    seed: int = 0  # seeds the fault dice, so a faulty run can be replayed
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+    allow_reuse_address = True
+    sandbox: Sandbox
+
+
+_MOOC_ROUTES = {
+    "course-enrollments-attributes": "enrollments",
+    "export/student-grades": "grades",
+    "export/student-progress": "progress",
+    "export/student-discussions": "discussions",
+    "stats/activity": "stats_activity",
+    "stats/assessment": "stats_assessment",
+    "stats/progress": "stats_progress",
+}
+_MOOC_PATH = re.compile(
+    r"^" + re.escape(MOOC_PREFIX) + r"/(?P<route>" + "|".join(map(re.escape, _MOOC_ROUTES))
+    + r")/(?P<course>[^/]+)/?$"
+)
+_H5P_PATH = re.compile(
+    r"^" + re.escape(H5P_PREFIX)
+    + r"/(?P<route>scores|video-progress|combined-progress|dashboard)/(?P<user>[^/]+)/(?P<course>.+?)/?$"
+)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        if self.server.sandbox.verbose:
+            super().log_message(format, *args)
+
+    def do_GET(self) -> None:
+        sandbox = self.server.sandbox
+        url = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        try:
+            status, body, headers = sandbox.handle(url.path, query, self._session_cookie())
+        except Exception as exc:  # a sandbox bug must not look like a network fault
+            status, body, headers = 500, {"detail": f"sandbox error: {exc!r}"}, {}
+        self._send(status, body, headers)
+
+    def _session_cookie(self) -> str | None:
+        cookie = SimpleCookie(self.headers.get("Cookie", ""))
+        morsel = cookie.get("sessionid") or cookie.get("edx-session")
+        return morsel.value if morsel else None
+
+    def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(raw)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(raw)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (e.g. its timeout fired): nothing to do
+
+
+class Sandbox:
+    """Serve ``university`` on ``host:port`` (port 0 picks a free one) in a thread."""
+
+    def __init__(
+        self,
+        university: University | None = None,
+        faults: FaultConfig | None = None,
+        session_id: str = DEFAULT_SESSION_ID,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        verbose: bool = False,
+    ) -> None:
+        self.university = university or University()
+        self.faults = faults or FaultConfig()
+        self.session_id = session_id
+        self.verbose = verbose
+        self.served: Counter[tuple[str, int]] = Counter()
+        self._served_lock = threading.Lock()
+        self._dice = random.Random(self.faults.seed)
+        self._dice_lock = threading.Lock()
+        self._server = _Server((host, port), _Handler)
+        self._server.sandbox = self
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def openedx_base_url(self) -> str:
+        return self.base_url + MOOC_PREFIX
+
+    @property
+    def h5p_base_url(self) -> str:
+        return self.base_url + H5P_PREFIX
+
+    def start(self) -> Sandbox:
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="lms-sandbox", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def environment(self) -> dict[str, str]:
+        """Environment variables that point the product's resources at this sandbox."""
+        return {
+            "LMS_OPENEDX_BASE_URL": self.openedx_base_url,
+            "LMS_OPENEDX_SESSION_ID": self.session_id,
+            "LMS_H5P_BASE_URL": self.h5p_base_url,
+        }
+
+    def served_count(self, endpoint: str, status: int | None = None) -> int:
+        with self._served_lock:
+            return sum(
+                n for (name, code), n in self.served.items()
+                if name == endpoint and (status is None or code == status)
+            )
+
+    # -- request handling ----------------------------------------------------------------------
+    def _roll(self) -> float:
+        with self._dice_lock:
+            return self._dice.random()
+
+    def handle(
+        self, path: str, query: dict[str, str], session: str | None
+    ) -> tuple[int, Any, dict[str, str]]:
+        endpoint, status, body, headers = self._route(path, query, session)
+        with self._served_lock:
+            self.served[(endpoint, status)] += 1
+        return status, body, headers
+
+    def _route(
+        self, path: str, query: dict[str, str], session: str | None
+    ) -> tuple[str, int, Any, dict[str, str]]:
+        faults = self.faults
+        if faults.latency_ms:
+            time.sleep(faults.latency_ms / 1000)
+        is_mooc = path.startswith(MOOC_PREFIX)
+        if is_mooc and session != self.session_id:
+            return "auth", 401, {"detail": "Authentication credentials were not provided."}, {}
+
+        roll, edge = self._roll(), 0.0
+        for rate, fault in (
+            (faults.error_rate, "error"),
+            (faults.throttle_rate, "throttle"),
+            (faults.timeout_rate, "timeout"),
+            (faults.malformed_rate, "malformed"),
+        ):
+            edge += rate
+            if roll < edge:
+                break
+        else:
+            fault = None
+        if fault == "error":
+            return "fault", 500, {"detail": "Internal Server Error (injected)"}, {}
+        if fault == "throttle":
+            return "fault", 429, {"detail": "Request was throttled (injected)."}, {
+                "Retry-After": f"{faults.retry_after_seconds:g}"
+            }
+        if fault == "timeout":
+            time.sleep(faults.hang_seconds)
+
+        endpoint, status, body = self._dispatch(path, query)
+        if fault == "malformed" and status == 200:
+            raw = json.dumps(body).encode()
+            return endpoint, 200, raw[: max(1, len(raw) // 2)], {}
+        return endpoint, status, body, {}
+
+    def _dispatch(self, path: str, query: dict[str, str]) -> tuple[str, int, Any]:
+        uni = self.university
+        if path.rstrip("/") == MOOC_PREFIX + "/courses":
+            limit, offset = self._limit_offset(query)
+            records = payloads.courses(uni)
+            return "courses", 200, payloads.page(
+                records, limit, offset, self._next(path, limit, offset, len(records)),
+                None,
+            )
+        if match := _MOOC_PATH.match(path):
+            course = uni.course(unquote(match["course"]))
+            route = _MOOC_ROUTES[match["route"]]
+            if course is None:
+                return route, 404, {"detail": "Course not found."}
+            if route == "enrollments":
+                limit, offset = self._limit_offset(query)
+                records = [payloads.enrollment_record(lr) for lr in course.learners]
+                records += self._enrollment_defects(records)
+                return route, 200, payloads.page(
+                    records, limit, offset, self._next(path, limit, offset, len(records)),
+                    None if offset == 0 else f"{path}?limit={limit}&offset={max(0, offset - limit)}",
+                )
+            if route == "stats_activity":
+                days = int(query.get("days", 90))
+                return route, 200, payloads.stats_activity(course, uni.today, days)
+            builder = {
+                "grades": payloads.student_grades,
+                "progress": payloads.student_progress,
+                "discussions": payloads.student_discussions,
+                "stats_assessment": payloads.stats_assessment,
+                "stats_progress": payloads.stats_progress,
+            }[route]
+            return route, 200, builder(course)
+        if match := _H5P_PATH.match(path):
+            route = match["route"]
+            course = uni.course(unquote(match["course"]))
+            learner = None
+            if course is not None and match["user"].isdigit():
+                learner = course.by_user.get(int(match["user"]))
+            if course is None or learner is None:
+                return route, 404, {"code": "rest_no_data", "message": "No data for this user."}
+            builder = {
+                "scores": payloads.h5p_scores,
+                "video-progress": payloads.video_progress,
+                "combined-progress": payloads.combined_progress,
+                "dashboard": payloads.dashboard,
+            }[route]
+            return route, 200, builder(course, learner)
+        return "unknown", 404, {"detail": "Not found."}
+
+    def _limit_offset(self, query: dict[str, str]) -> tuple[int, int]:
+        try:
+            limit = int(query.get("limit", 100))
+            offset = int(query.get("offset", 0))
+        except ValueError:
+            limit, offset = 100, 0
+        return max(1, min(limit, self.faults.max_page_size)), max(0, offset)
+
+    def _next(self, path: str, limit: int, offset: int, count: int) -> str | None:
+        if offset + limit >= count:
+            return None
+        return f"{self.base_url}{path}?limit={limit}&offset={offset + limit}"
+
+    def _enrollment_defects(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Alternately a duplicate of an existing record and a record without user_id."""
+        defects = []
+        for i in range(self.faults.enrollment_defects):
+            if i % 2 == 0 and records:
+                defects.append(dict(records[(i // 2) % len(records)]))
+            else:
+                broken = dict(records[0]) if records else {}
+                broken["user_id"] = None
+                broken["username"] = f"broken{i}"
+                defects.append(broken)
+        return defects

@@ -1,0 +1,17 @@
+"""The SQL warehouse: schema (``schema``) and the resource with the one write path."""
+
+from lms_assets.warehouse.resource import (
+    RejectedRecord,
+    WarehouseError,
+    WarehouseResource,
+    WriteSummary,
+    partition_filter,
+)
+
+__all__ = [
+    "RejectedRecord",
+    "WarehouseError",
+    "WarehouseResource",
+    "WriteSummary",
+    "partition_filter",
+]

@@ -1,0 +1,266 @@
+"""The warehouse resource: the one write path every asset uses.
+
+``replace_partitions`` deletes a set of partitions' rows and inserts their new
+rows (and the records rejected on the way) in ONE transaction, in batches of
+multi-row inserts. Re-running a partition therefore leaves identical rows, and a
+crash mid-write leaves the previous rows untouched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+import sqlalchemy as sa
+from pydantic import Field
+from sqlalchemy.engine import Engine, make_url
+
+from lms_assets.partitions import CourseDay
+from lms_assets.warehouse import schema
+
+_engines: dict[str, Engine] = {}
+_schema_ready: set[str] = set()
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class RejectedRecord:
+    """An input record refused by an asset, kept for inspection."""
+
+    course_id: str
+    snapshot_date: dt.date
+    source: str
+    reason: str
+    record_key: str | None = None
+    payload: Any = None
+
+
+@dataclass(frozen=True)
+class WriteSummary:
+    table: str
+    partitions: int
+    rows_deleted: int
+    rows_written: int
+    rejected_written: int
+
+
+class WarehouseError(RuntimeError):
+    """A write that would break the warehouse's guarantees (nothing was written)."""
+
+
+def normalize_url(url: str) -> str:
+    """MySQL URLs get the pymysql driver and utf8mb4 unless they say otherwise."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() in ("mysql", "mariadb"):
+        if parsed.drivername in ("mysql", "mariadb"):
+            parsed = parsed.set(drivername=f"{parsed.drivername}+pymysql")
+        if "charset" not in parsed.query:
+            parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    return parsed.render_as_string(hide_password=False)
+
+
+def redacted(url: str) -> str:
+    """The URL as it may appear in logs and metadata: password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _create_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            from pathlib import Path
+
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 60})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # WAL lets the UI and checks read while a run writes; steps of one run
+            # may write from several processes, hence the generous busy timeout.
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_recycle=3600)
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The analytics warehouse: SQLite by default, MySQL/MariaDB in production.
+
+    Configure with a SQLAlchemy URL (env ``LMS_WAREHOUSE_URL``), e.g.
+    ``mysql+pymysql://user:pass@host:3306/lms?charset=utf8mb4``.
+    """
+
+    url: str = Field(description="SQLAlchemy URL of the warehouse database.")
+    batch_size: int = Field(
+        default=1000, description="Rows per multi-row INSERT statement.", gt=0
+    )
+
+    # -- connection and schema ------------------------------------------------------------
+    @property
+    def engine(self) -> Engine:
+        """One engine (and pool) per URL per process, with the schema ensured once."""
+        url = normalize_url(self.url)
+        with _lock:
+            engine = _engines.get(url)
+            if engine is None:
+                engine = _engines[url] = _create_engine(url)
+            if url not in _schema_ready:
+                ensure_schema(engine)
+                _schema_ready.add(url)
+        return engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def display_url(self) -> str:
+        return redacted(normalize_url(self.url))
+
+    # -- writing ----------------------------------------------------------------------------
+    def replace_partitions(
+        self,
+        table_name: str,
+        partitions: Sequence[CourseDay],
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        asset_name: str | None = None,
+        rejected: Sequence[RejectedRecord] = (),
+    ) -> WriteSummary:
+        """Atomically replace ``partitions`` of ``table_name`` with ``rows``.
+
+        Rows must carry ``course_id`` and ``snapshot_date`` inside ``partitions``;
+        ``loaded_at`` is stamped here. Rejected records for the same partitions
+        (of ``asset_name``, default the table name) are replaced in the same
+        transaction, so the table and its rejects never disagree.
+        """
+        table = schema.metadata.tables[table_name]
+        asset_name = asset_name or table_name
+        partition_set = {(p.course_id, p.day) for p in partitions}
+        loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+        known = set(table.columns.keys())
+
+        prepared: list[dict[str, Any]] = []
+        for row in rows:
+            if (row.get("course_id"), row.get("snapshot_date")) not in partition_set:
+                raise WarehouseError(
+                    f"{table_name}: row for ({row.get('course_id')!r}, {row.get('snapshot_date')!r})"
+                    " is outside the partitions being replaced; nothing was written."
+                )
+            unknown = set(row) - known
+            if unknown:
+                raise WarehouseError(
+                    f"{table_name}: unknown column(s) {sorted(unknown)}; nothing was written."
+                )
+            prepared.append({**row, "loaded_at": loaded_at})
+
+        rejected_rows = [
+            {
+                "asset_name": asset_name,
+                "course_id": r.course_id,
+                "snapshot_date": r.snapshot_date,
+                "seq": seq,
+                "source": r.source,
+                "record_key": None if r.record_key is None else str(r.record_key)[:255],
+                "reason": r.reason[:1000],
+                "payload": None if r.payload is None else json.dumps(r.payload, default=str),
+                "loaded_at": loaded_at,
+            }
+            for seq, r in enumerate(rejected)
+        ]
+
+        rejects = schema.rejected_records
+        deleted = 0
+        with self.engine.begin() as conn:
+            for chunk in _chunks(sorted(partition_set), 500):
+                deleted += conn.execute(
+                    table.delete().where(
+                        sa.tuple_(table.c.course_id, table.c.snapshot_date).in_(chunk)
+                    )
+                ).rowcount
+                conn.execute(
+                    rejects.delete().where(
+                        rejects.c.asset_name == asset_name,
+                        sa.tuple_(rejects.c.course_id, rejects.c.snapshot_date).in_(chunk),
+                    )
+                )
+            # executemany: pymysql rewrites it into multi-row INSERTs, sqlite3 runs it
+            # in C inside this one transaction.
+            for batch in _chunks(prepared, self.batch_size):
+                conn.execute(table.insert(), list(batch))
+            for batch in _chunks(rejected_rows, self.batch_size):
+                conn.execute(rejects.insert(), list(batch))
+        return WriteSummary(
+            table=table_name,
+            partitions=len(partition_set),
+            rows_deleted=deleted,
+            rows_written=len(prepared),
+            rejected_written=len(rejected_rows),
+        )
+
+    # -- reading ----------------------------------------------------------------------------
+    def read_frame(self, statement: sa.Executable | str, **params: Any) -> pd.DataFrame:
+        """Run a SELECT (Core statement or parameterized text) and return a DataFrame."""
+        if isinstance(statement, str):
+            statement = sa.text(statement)
+        with self.engine.connect() as conn:
+            result = conn.execute(statement, params)
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    def scalar(self, statement: sa.Executable) -> Any:
+        with self.engine.connect() as conn:
+            return conn.execute(statement).scalar()
+
+
+def partition_filter(table: sa.Table, partitions: Sequence[CourseDay]) -> sa.ColumnElement[bool]:
+    """WHERE clause selecting ``partitions`` of a course × date table."""
+    return sa.tuple_(table.c.course_id, table.c.snapshot_date).in_(
+        sorted({(p.course_id, p.day) for p in partitions})
+    )
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create missing tables and add missing (nullable) columns; never drops anything.
+
+    Safe to call from several processes at once: a table created by a concurrent
+    caller between our check and our CREATE is tolerated.
+    """
+    try:
+        schema.metadata.create_all(engine, checkfirst=True)
+    except sa.exc.OperationalError:
+        schema.metadata.create_all(engine, checkfirst=True)
+    inspector = sa.inspect(engine)
+    with engine.begin() as conn:
+        for table in schema.metadata.sorted_tables:
+            existing = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in existing:
+                    continue
+                if not column.nullable:
+                    raise WarehouseError(
+                        f"Table {table.name} lacks the required column {column.name}; "
+                        "migrate it by hand (it cannot be added to existing rows)."
+                    )
+                col_type = column.type.compile(dialect=engine.dialect)
+                conn.execute(
+                    sa.text(
+                        f"ALTER TABLE {engine.dialect.identifier_preparer.quote(table.name)} "
+                        f"ADD COLUMN {engine.dialect.identifier_preparer.quote(column.name)} "
+                        f"{col_type}"
+                    )
+                )
