@@ -124,7 +124,8 @@ class Sandbox:
         self.verbose = verbose
         self.served: Counter[tuple[str, int]] = Counter()
         self._served_lock = threading.Lock()
-        self._dice = random.Random(self.faults.seed)
+        self._dice_seed = self.faults.seed
+        self._dice = random.Random(self._dice_seed)
         self._dice_lock = threading.Lock()
         self._server = _Server((host, port), _Handler)
         self._server.sandbox = self
@@ -179,6 +180,9 @@ class Sandbox:
     # -- request handling ----------------------------------------------------------------------
     def _roll(self) -> float:
         with self._dice_lock:
+            if self.faults.seed != self._dice_seed:  # knobs may change while serving
+                self._dice_seed = self.faults.seed
+                self._dice = random.Random(self._dice_seed)
             return self._dice.random()
 
     def handle(

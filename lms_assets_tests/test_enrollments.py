@@ -1,0 +1,159 @@
+"""`enrollments` end to end: sandbox over HTTP -> Dagster -> warehouse, on both backends."""
+
+import datetime as dt
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from lms_assets import partitions
+from lms_assets.http_client import SourceAuthenticationError
+from lms_assets.openedx.assets import enrollments
+from lms_assets.openedx.resources import OpenEdxApiResource
+from lms_assets.partitions import CourseDay, SnapshotDateError
+from lms_assets.warehouse.schema import enrollments as enrollments_table
+from lms_assets.warehouse.schema import rejected_records
+
+COURSE = "course-v1:SANDBOX+CS101+2026_T1"
+
+
+def materialize(sandbox, warehouse, instance, day: dt.date | None = None,
+                course: str = COURSE, **api_settings) -> dg.ExecuteInProcessResult:
+    partitions.register_courses(instance, partitions.openedx_courses, list(sandbox.university.courses))
+    api = OpenEdxApiResource(
+        base_url=sandbox.openedx_base_url,
+        session_id=api_settings.pop("session_id", sandbox.session_id),
+        backoff_seconds=0.0,
+        requests_per_second=0.0,
+        **api_settings,
+    )
+    return dg.materialize(
+        [enrollments],
+        instance=instance,
+        resources={"openedx_api": api, "warehouse": warehouse},
+        partition_key=CourseDay(course, day or partitions.today()).partition_key,
+        raise_on_error=False,
+    )
+
+
+def stored_rows(warehouse, course: str = COURSE) -> list[tuple]:
+    columns = [c for c in enrollments_table.c if c.name != "loaded_at"]
+    with warehouse.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(
+            sa.select(*columns).where(enrollments_table.c.course_id == course)
+            .order_by(enrollments_table.c.user_id)
+        )]
+
+
+def check_outcomes(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
+    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+
+
+def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    failure = result.failure_data_for_node("enrollments")
+    assert failure is not None
+    return failure.error.to_string()
+
+
+def test_every_enrollment_is_stored_with_the_api_values(sandbox, warehouse, instance) -> None:
+    result = materialize(sandbox, warehouse, instance)
+    assert result.success
+    learners = sandbox.university.courses[COURSE].learners
+    rows = stored_rows(warehouse)
+    assert len(rows) == len(learners) > 200
+    # One learner checked field by field against what the sandbox serves.
+    learner = learners[17]
+    row = next(r for r in rows if r[2] == learner.user_id)
+    assert row[3:] == (
+        learner.username, learner.email, learner.full_name, learner.mode, learner.is_active,
+        learner.enrolled_at.replace(second=0), learner.student_code, learner.class_code,
+    )
+    # Two pages of limit=200 for a course of 210-260 learners.
+    assert sandbox.served_count("enrollments", 200) == 2
+    assert check_outcomes(result) == {
+        "user_id_unique": True, "user_id_not_null": True, "row_count_matches_api_total": True,
+    }
+    metadata = result.asset_materializations_for_node("enrollments")[0].metadata
+    assert metadata["dagster/row_count"].value == len(learners)
+    assert metadata["api_reported_total"].value == len(learners)
+    assert "@sandbox.example.edu" not in metadata["preview"].value  # no personal data
+
+
+def test_rematerializing_leaves_identical_rows(sandbox, warehouse, instance) -> None:
+    assert materialize(sandbox, warehouse, instance).success
+    first = stored_rows(warehouse)
+    assert materialize(sandbox, warehouse, instance).success
+    assert stored_rows(warehouse) == first
+
+
+def test_twenty_percent_faults_give_the_same_rows_as_a_clean_run(
+    sandbox, warehouse, instance
+) -> None:
+    assert materialize(sandbox, warehouse, instance).success
+    clean = stored_rows(warehouse)
+    sandbox.faults.error_rate = 0.10
+    sandbox.faults.throttle_rate = 0.10
+    sandbox.faults.seed = 3
+    sandbox.faults.max_page_size = 10  # many pages, so many faults
+    result = materialize(sandbox, warehouse, instance, max_retries=8)
+    assert result.success
+    assert sandbox.served_count("fault", 500) > 0 and sandbox.served_count("fault", 429) > 0
+    assert stored_rows(warehouse) == clean
+    metadata = result.asset_materializations_for_node("enrollments")[0].metadata
+    assert metadata["http_retries"].value == (
+        sandbox.served_count("fault", 500) + sandbox.served_count("fault", 429)
+    )
+
+
+def test_wrong_session_id_fails_saying_authentication_failed_without_the_id(
+    sandbox, warehouse, instance, capsys
+) -> None:
+    secret = "wrong-secret-cookie-42"
+    result = materialize(sandbox, warehouse, instance, session_id=secret)
+    assert not result.success
+    message = failure_message(result)
+    assert SourceAuthenticationError.__name__ in message
+    assert "authentication failed (HTTP 401)" in message
+    assert "LMS_OPENEDX_SESSION_ID" in message
+    logged = "\n".join(
+        str(event.user_message) + str(event.dagster_event)
+        for event in instance.all_logs(result.run_id)
+    )
+    captured = capsys.readouterr()
+    assert secret not in logged + captured.out + captured.err
+    assert stored_rows(warehouse) == []
+
+
+def test_yesterday_is_refused_because_the_api_only_has_today(
+    sandbox, warehouse, instance, yesterday
+) -> None:
+    result = materialize(sandbox, warehouse, instance, day=yesterday)
+    assert not result.success
+    message = failure_message(result)
+    assert SnapshotDateError.__name__ in message
+    assert "only gives today's snapshot" in message
+    assert yesterday.isoformat() in message
+    assert sandbox.served_count("enrollments") == 0
+    assert stored_rows(warehouse) == []
+
+
+def test_bad_records_are_rejected_kept_and_fail_the_checks(sandbox, warehouse, instance) -> None:
+    sandbox.faults.enrollment_defects = 2  # one duplicate, one without user_id
+    result = materialize(sandbox, warehouse, instance)
+    learners = sandbox.university.courses[COURSE].learners
+    assert len(stored_rows(warehouse)) == len(learners)
+    assert check_outcomes(result) == {
+        "user_id_unique": False, "user_id_not_null": False, "row_count_matches_api_total": False,
+    }
+    rejects = warehouse.read_frame(
+        sa.select(rejected_records.c.reason, rejected_records.c.record_key)
+        .order_by(rejected_records.c.seq)
+    )
+    n = len(learners)
+    assert rejects.values.tolist() == [
+        [f"record #{n}: duplicate user_id {learners[0].user_id} (first occurrence kept)",
+         str(learners[0].user_id)],
+        [f"record #{n + 1}: user_id is missing", None],
+    ]
+    # The checks are blocking: the run is marked failed although the rows were written.
+    assert not result.success

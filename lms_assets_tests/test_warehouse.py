@@ -1,0 +1,141 @@
+"""The one write path, on SQLite and MariaDB alike."""
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from lms_assets.partitions import CourseDay
+from lms_assets.warehouse import RejectedRecord, WarehouseError
+from lms_assets.warehouse.resource import ensure_schema
+from lms_assets.warehouse.schema import enrollments, rejected_records
+
+DAY = dt.date(2026, 3, 2)
+COURSE = "course-v1:UNI+CS1+2026"
+OTHER = "course-v1:UNI+CS2+2026"
+
+
+def _row(course: str, user_id: int, day: dt.date = DAY, **extra) -> dict:
+    return {"course_id": course, "snapshot_date": day, "user_id": user_id,
+            "username": f"u{user_id}", "is_active": True, **extra}
+
+
+def _stored(warehouse, course: str = COURSE, day: dt.date = DAY) -> list[tuple]:
+    columns = [c for c in enrollments.c if c.name != "loaded_at"]
+    with warehouse.engine.connect() as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(
+                sa.select(*columns)
+                .where(enrollments.c.course_id == course, enrollments.c.snapshot_date == day)
+                .order_by(enrollments.c.user_id)
+            )
+        ]
+
+
+def test_replacing_a_partition_twice_leaves_identical_rows(warehouse) -> None:
+    rows = [_row(COURSE, uid, full_name="Nguyễn Thị Ánh 🎓") for uid in (3, 1, 2)]
+    warehouse.replace_partitions("enrollments", [CourseDay(COURSE, DAY)], rows)
+    first = _stored(warehouse)
+    summary = warehouse.replace_partitions("enrollments", [CourseDay(COURSE, DAY)], rows)
+    assert _stored(warehouse) == first
+    assert [r[2] for r in first] == [1, 2, 3]
+    assert first[0][5] == "Nguyễn Thị Ánh 🎓"  # utf8mb4 round trip
+    assert (summary.rows_deleted, summary.rows_written) == (3, 3)
+
+
+def test_replace_touches_only_the_named_partitions(warehouse) -> None:
+    warehouse.replace_partitions(
+        "enrollments",
+        [CourseDay(COURSE, DAY), CourseDay(OTHER, DAY), CourseDay(COURSE, DAY - dt.timedelta(1))],
+        [_row(COURSE, 1), _row(OTHER, 9), _row(COURSE, 1, DAY - dt.timedelta(1))],
+    )
+    warehouse.replace_partitions("enrollments", [CourseDay(COURSE, DAY)], [_row(COURSE, 5)])
+    assert [r[2] for r in _stored(warehouse)] == [5]
+    assert [r[2] for r in _stored(warehouse, OTHER)] == [9]
+    assert [r[2] for r in _stored(warehouse, COURSE, DAY - dt.timedelta(1))] == [1]
+
+
+def test_failed_write_rolls_back_and_keeps_previous_rows(warehouse) -> None:
+    partition = [CourseDay(COURSE, DAY)]
+    warehouse.replace_partitions("enrollments", partition, [_row(COURSE, 1), _row(COURSE, 2)])
+    before = _stored(warehouse)
+    small_batches = warehouse.model_copy(update={"batch_size": 2})
+    # The duplicate key sits in the third batch: two batches are already inserted
+    # inside the transaction when the database refuses it.
+    doomed = [_row(COURSE, uid) for uid in (10, 11, 12, 13, 14, 14)]
+    with pytest.raises(sa.exc.IntegrityError):
+        small_batches.replace_partitions("enrollments", partition, doomed)
+    assert _stored(warehouse) == before
+
+
+def test_rows_outside_the_partitions_are_refused_before_writing(warehouse) -> None:
+    with pytest.raises(WarehouseError, match="outside the partitions"):
+        warehouse.replace_partitions(
+            "enrollments", [CourseDay(COURSE, DAY)], [_row(COURSE, 1), _row(OTHER, 2)]
+        )
+    assert _stored(warehouse) == []
+
+
+def test_unknown_columns_are_refused(warehouse) -> None:
+    with pytest.raises(WarehouseError, match="unknown column"):
+        warehouse.replace_partitions(
+            "enrollments", [CourseDay(COURSE, DAY)], [_row(COURSE, 1, grade=3)]
+        )
+
+
+def test_rejected_records_are_kept_and_replaced_with_the_partition(warehouse) -> None:
+    partition = [CourseDay(COURSE, DAY)]
+    bad = RejectedRecord(COURSE, DAY, "Open edX API", "user_id is missing", None, {"x": 1})
+    warehouse.replace_partitions("enrollments", partition, [_row(COURSE, 1)], rejected=[bad, bad])
+    warehouse.replace_partitions("enrollments", partition, [_row(COURSE, 1)], rejected=[bad])
+    frame = warehouse.read_frame(sa.select(rejected_records))
+    assert frame[["asset_name", "course_id", "seq", "reason", "payload"]].values.tolist() == [
+        ["enrollments", COURSE, 0, "user_id is missing", '{"x": 1}']
+    ]
+
+
+def test_course_ids_differing_only_in_case_are_distinct(warehouse) -> None:
+    upper, lower = "course-v1:UNI+CS1+2026", "course-v1:uni+cs1+2026"
+    warehouse.replace_partitions(
+        "enrollments", [CourseDay(upper, DAY), CourseDay(lower, DAY)],
+        [_row(upper, 1), _row(lower, 1)],
+    )
+    warehouse.replace_partitions("enrollments", [CourseDay(lower, DAY)], [])
+    assert len(_stored(warehouse, upper)) == 1
+    assert _stored(warehouse, lower) == []
+
+
+def test_writes_are_batched_in_one_transaction(warehouse) -> None:
+    statements: list[tuple[str, bool]] = []
+    commits: list[int] = []
+    engine = warehouse.engine
+
+    def on_execute(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append((statement.split()[0].upper(), executemany))
+
+    sa.event.listen(engine, "before_cursor_execute", on_execute)
+    sa.event.listen(engine, "commit", lambda conn: commits.append(1))
+    try:
+        rows = [_row(COURSE, uid) for uid in range(2500)]
+        warehouse.replace_partitions("enrollments", [CourseDay(COURSE, DAY)], rows)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", on_execute)
+    inserts = [s for s in statements if s[0] == "INSERT"]
+    assert len(inserts) == 3 and all(many for _, many in inserts)  # 1000 + 1000 + 500
+    assert len(commits) == 1
+    assert len(_stored(warehouse)) == 2500
+
+
+def test_schema_creation_is_idempotent_and_restores_missing_columns(warehouse) -> None:
+    engine = warehouse.engine
+    with engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE enrollments DROP COLUMN class_code"))
+    ensure_schema(engine)
+    ensure_schema(engine)
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("enrollments")}
+    assert "class_code" in columns
+    warehouse.replace_partitions(
+        "enrollments", [CourseDay(COURSE, DAY)], [_row(COURSE, 1, class_code="K21")]
+    )
+    assert _stored(warehouse)[0][-1] == "K21"
