@@ -1,1 +1,1 @@
-"""lms_assets: a Dagster code location for learning analytics (Open edX, H5P, Moodle, tracking logs)."""
+"""lms_assets: a Dagster code location for learning analytics (Open edX, H5P, Moodle, logs)."""

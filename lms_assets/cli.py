@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -21,24 +22,45 @@ def _add_sandbox_options(parser: argparse.ArgumentParser, default_port: int) -> 
     group.add_argument("--courses", type=int, default=4, help="number of courses")
     group.add_argument("--min-learners", type=int, default=150)
     group.add_argument("--max-learners", type=int, default=400)
-    group.add_argument("--today", type=dt.date.fromisoformat, default=None,
-                       help="as-of date of the data (YYYY-MM-DD; default today, UTC)")
-    group.add_argument("--session-id", default="sandbox-session",
-                       help="the `sessionid` cookie the MOOC API accepts")
+    group.add_argument(
+        "--today",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="as-of date of the data (YYYY-MM-DD; default today, UTC)",
+    )
+    group.add_argument(
+        "--session-id",
+        default="sandbox-session",
+        help="the `sessionid` cookie the MOOC API accepts",
+    )
     group.add_argument("--latency-ms", type=float, default=0.0, help="added to every request")
     group.add_argument("--error-rate", type=float, default=0.0, help="share answered 500")
-    group.add_argument("--throttle-rate", type=float, default=0.0,
-                       help="share answered 429 with Retry-After")
-    group.add_argument("--retry-after", type=float, default=1.0,
-                       help="Retry-After seconds sent with 429s")
-    group.add_argument("--timeout-rate", type=float, default=0.0,
-                       help="share held for --hang-seconds before answering")
+    group.add_argument(
+        "--throttle-rate", type=float, default=0.0, help="share answered 429 with Retry-After"
+    )
+    group.add_argument(
+        "--retry-after", type=float, default=1.0, help="Retry-After seconds sent with 429s"
+    )
+    group.add_argument(
+        "--timeout-rate",
+        type=float,
+        default=0.0,
+        help="share held for --hang-seconds before answering",
+    )
     group.add_argument("--hang-seconds", type=float, default=5.0)
-    group.add_argument("--malformed-rate", type=float, default=0.0,
-                       help="share answered with a truncated JSON body")
+    group.add_argument(
+        "--malformed-rate",
+        type=float,
+        default=0.0,
+        help="share answered with a truncated JSON body",
+    )
     group.add_argument("--max-page-size", type=int, default=1000, help="server cap on `limit`")
-    group.add_argument("--enrollment-defects", type=int, default=0,
-                       help="bad enrollment records appended per course")
+    group.add_argument(
+        "--enrollment-defects",
+        type=int,
+        default=0,
+        help="bad enrollment records appended per course",
+    )
     group.add_argument("--fault-seed", type=int, default=0, help="seeds the fault dice")
     group.add_argument("--verbose", action="store_true", help="log every request")
 
@@ -62,8 +84,14 @@ def _sandbox_from(args: argparse.Namespace) -> Sandbox:
         enrollment_defects=args.enrollment_defects,
         seed=args.fault_seed,
     )
-    return Sandbox(university, faults, session_id=args.session_id, host=args.host,
-                   port=args.port, verbose=args.verbose)
+    return Sandbox(
+        university,
+        faults,
+        session_id=args.session_id,
+        host=args.host,
+        port=args.port,
+        verbose=args.verbose,
+    )
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
@@ -74,10 +102,8 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
         print(f"  export {name}={value}")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     sandbox.stop()
     return 0
 
@@ -101,8 +127,18 @@ def _cmd_ui(args: argparse.Namespace) -> int:
     with _sandbox_from(args) as sandbox:
         env = {**os.environ, **sandbox.environment(), "DAGSTER_HOME": str(home)}
         print(f"Sandbox on {sandbox.base_url}; Dagster UI on http://127.0.0.1:{args.ui_port}")
-        command = [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml",
-                   "-h", "127.0.0.1", "-p", str(args.ui_port)]
+        command = [
+            sys.executable,
+            "-m",
+            "dagster",
+            "dev",
+            "-w",
+            "workspace.yaml",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(args.ui_port),
+        ]
         try:
             return subprocess.call(command, env=env)
         except KeyboardInterrupt:

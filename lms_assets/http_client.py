@@ -212,9 +212,7 @@ class HttpApiResource(dg.ConfigurableResource):
                         return response.json()
                     except ValueError:
                         state.stats.add(malformed_bodies=1)
-                        last_problem = (
-                            f"body is not valid JSON (starts {response.text[:60]!r})"
-                        )
+                        last_problem = f"body is not valid JSON (starts {response.text[:60]!r})"
                 elif status in RETRYABLE_STATUSES:
                     if status == 429:
                         state.stats.add(throttled_429=1)

@@ -20,7 +20,10 @@ def _table(name: str) -> sa.Table:
 
 
 def duplicate_key_count(
-    warehouse: WarehouseResource, table_name: str, key: Sequence[str], partitions: Sequence[CourseDay]
+    warehouse: WarehouseResource,
+    table_name: str,
+    key: Sequence[str],
+    partitions: Sequence[CourseDay],
 ) -> int:
     """Rows beyond the first for each key value (0 when the key is unique)."""
     table = _table(table_name)

@@ -22,9 +22,7 @@ from lms_assets.partitions import today
 from lms_assets.sandbox import FaultConfig, Sandbox, University
 from lms_assets.warehouse import WarehouseResource
 
-MYSQL_SERVER_URL = os.environ.get(
-    "LMS_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test"
-)
+MYSQL_SERVER_URL = os.environ.get("LMS_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 REQUIRE_MYSQL = os.environ.get("LMS_REQUIRE_MYSQL") == "1" or os.environ.get("CI") == "true"
 BACKENDS = ["sqlite", "mysql"]
 
@@ -100,7 +98,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
                 _backend_results[(backend, report.outcome)] += 1
 
 
-def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest hook
+def pytest_terminal_summary(terminalreporter) -> None:
     line = ", ".join(
         f"{backend}: {_backend_results[(backend, 'passed')]} passed, "
         f"{_backend_results[(backend, 'failed')]} failed, "

@@ -3,7 +3,6 @@
 import datetime as dt
 
 import dagster as dg
-import pytest
 import sqlalchemy as sa
 
 from lms_assets import partitions
@@ -17,9 +16,12 @@ from lms_assets.warehouse.schema import rejected_records
 COURSE = "course-v1:SANDBOX+CS101+2026_T1"
 
 
-def materialize(sandbox, warehouse, instance, day: dt.date | None = None,
-                course: str = COURSE, **api_settings) -> dg.ExecuteInProcessResult:
-    partitions.register_courses(instance, partitions.openedx_courses, list(sandbox.university.courses))
+def materialize(
+    sandbox, warehouse, instance, day: dt.date | None = None, course: str = COURSE, **api_settings
+) -> dg.ExecuteInProcessResult:
+    partitions.register_courses(
+        instance, partitions.openedx_courses, list(sandbox.university.courses)
+    )
     api = OpenEdxApiResource(
         base_url=sandbox.openedx_base_url,
         session_id=api_settings.pop("session_id", sandbox.session_id),
@@ -39,10 +41,14 @@ def materialize(sandbox, warehouse, instance, day: dt.date | None = None,
 def stored_rows(warehouse, course: str = COURSE) -> list[tuple]:
     columns = [c for c in enrollments_table.c if c.name != "loaded_at"]
     with warehouse.engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(
-            sa.select(*columns).where(enrollments_table.c.course_id == course)
-            .order_by(enrollments_table.c.user_id)
-        )]
+        return [
+            tuple(r)
+            for r in conn.execute(
+                sa.select(*columns)
+                .where(enrollments_table.c.course_id == course)
+                .order_by(enrollments_table.c.user_id)
+            )
+        ]
 
 
 def check_outcomes(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
@@ -65,13 +71,21 @@ def test_every_enrollment_is_stored_with_the_api_values(sandbox, warehouse, inst
     learner = learners[17]
     row = next(r for r in rows if r[2] == learner.user_id)
     assert row[3:] == (
-        learner.username, learner.email, learner.full_name, learner.mode, learner.is_active,
-        learner.enrolled_at.replace(second=0), learner.student_code, learner.class_code,
+        learner.username,
+        learner.email,
+        learner.full_name,
+        learner.mode,
+        learner.is_active,
+        learner.enrolled_at.replace(second=0),
+        learner.student_code,
+        learner.class_code,
     )
     # Two pages of limit=200 for a course of 210-260 learners.
     assert sandbox.served_count("enrollments", 200) == 2
     assert check_outcomes(result) == {
-        "user_id_unique": True, "user_id_not_null": True, "row_count_matches_api_total": True,
+        "user_id_unique": True,
+        "user_id_not_null": True,
+        "row_count_matches_api_total": True,
     }
     metadata = result.asset_materializations_for_node("enrollments")[0].metadata
     assert metadata["dagster/row_count"].value == len(learners)
@@ -143,16 +157,21 @@ def test_bad_records_are_rejected_kept_and_fail_the_checks(sandbox, warehouse, i
     learners = sandbox.university.courses[COURSE].learners
     assert len(stored_rows(warehouse)) == len(learners)
     assert check_outcomes(result) == {
-        "user_id_unique": False, "user_id_not_null": False, "row_count_matches_api_total": False,
+        "user_id_unique": False,
+        "user_id_not_null": False,
+        "row_count_matches_api_total": False,
     }
     rejects = warehouse.read_frame(
-        sa.select(rejected_records.c.reason, rejected_records.c.record_key)
-        .order_by(rejected_records.c.seq)
+        sa.select(rejected_records.c.reason, rejected_records.c.record_key).order_by(
+            rejected_records.c.seq
+        )
     )
     n = len(learners)
     assert rejects.values.tolist() == [
-        [f"record #{n}: duplicate user_id {learners[0].user_id} (first occurrence kept)",
-         str(learners[0].user_id)],
+        [
+            f"record #{n}: duplicate user_id {learners[0].user_id} (first occurrence kept)",
+            str(learners[0].user_id),
+        ],
         [f"record #{n + 1}: user_id is missing", None],
     ]
     # The checks are blocking: the run is marked failed although the rows were written.

@@ -17,8 +17,13 @@ COURSE = "course-v1:SANDBOX+CS101+2026_T1"
 
 
 def _api(sandbox, **overrides) -> OpenEdxApiResource:
-    settings = {"base_url": sandbox.openedx_base_url, "session_id": sandbox.session_id,
-                "backoff_seconds": 0.0, "requests_per_second": 0.0, **overrides}
+    settings = {
+        "base_url": sandbox.openedx_base_url,
+        "session_id": sandbox.session_id,
+        "backoff_seconds": 0.0,
+        "requests_per_second": 0.0,
+        **overrides,
+    }
     return OpenEdxApiResource(**settings)
 
 

@@ -16,8 +16,14 @@ OTHER = "course-v1:UNI+CS2+2026"
 
 
 def _row(course: str, user_id: int, day: dt.date = DAY, **extra) -> dict:
-    return {"course_id": course, "snapshot_date": day, "user_id": user_id,
-            "username": f"u{user_id}", "is_active": True, **extra}
+    return {
+        "course_id": course,
+        "snapshot_date": day,
+        "user_id": user_id,
+        "username": f"u{user_id}",
+        "is_active": True,
+        **extra,
+    }
 
 
 def _stored(warehouse, course: str = COURSE, day: dt.date = DAY) -> list[tuple]:
@@ -98,7 +104,8 @@ def test_rejected_records_are_kept_and_replaced_with_the_partition(warehouse) ->
 def test_course_ids_differing_only_in_case_are_distinct(warehouse) -> None:
     upper, lower = "course-v1:UNI+CS1+2026", "course-v1:uni+cs1+2026"
     warehouse.replace_partitions(
-        "enrollments", [CourseDay(upper, DAY), CourseDay(lower, DAY)],
+        "enrollments",
+        [CourseDay(upper, DAY), CourseDay(lower, DAY)],
         [_row(upper, 1), _row(lower, 1)],
     )
     warehouse.replace_partitions("enrollments", [CourseDay(lower, DAY)], [])

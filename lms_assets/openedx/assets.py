@@ -79,9 +79,7 @@ def _fetch_course(
             try:
                 row = parse_enrollment(record, partition)
                 if row["user_id"] in seen:
-                    raise RecordError(
-                        f"duplicate user_id {row['user_id']} (first occurrence kept)"
-                    )
+                    raise RecordError(f"duplicate user_id {row['user_id']} (first occurrence kept)")
             except RecordError as exc:
                 reason = str(exc)
                 category = "duplicate user_id" if reason.startswith("duplicate") else reason
@@ -167,12 +165,16 @@ def enrollments(
         dg.AssetCheckResult(
             check_name="user_id_unique",
             passed=source_duplicates == 0
-            and duplicate_key_count(warehouse, "enrollments", ["course_id", "snapshot_date", "user_id"], written) == 0,
+            and duplicate_key_count(
+                warehouse, "enrollments", ["course_id", "snapshot_date", "user_id"], written
+            )
+            == 0,
             metadata={"duplicates_from_api": source_duplicates},
         ),
         dg.AssetCheckResult(
             check_name="user_id_not_null",
-            passed=missing_user_id == 0 and null_count(warehouse, "enrollments", "user_id", written) == 0,
+            passed=missing_user_id == 0
+            and null_count(warehouse, "enrollments", "user_id", written) == 0,
             metadata={"records_without_user_id": missing_user_id},
         ),
         dg.AssetCheckResult(

@@ -28,8 +28,13 @@ def enrollment_record(learner: Learner) -> dict[str, Any]:
     }
 
 
-def page(records: list[dict[str, Any]], limit: int, offset: int, next_url: str | None,
-         previous_url: str | None) -> dict[str, Any]:
+def page(
+    records: list[dict[str, Any]],
+    limit: int,
+    offset: int,
+    next_url: str | None,
+    previous_url: str | None,
+) -> dict[str, Any]:
     """Django REST framework's LimitOffsetPagination shape."""
     return {
         "count": len(records),
@@ -133,9 +138,9 @@ def stats_activity(course: Course, today: dt.date, days: int) -> dict[str, Any]:
         "summary": {
             "total_students": len(course.learners),
             "avg_activity_score": round(statistics.fmean(scores), 2) if scores else None,
-            "avg_daily_active_users": round(
-                statistics.fmean(s["active_users"] for s in series), 2
-            ) if series else None,
+            "avg_daily_active_users": round(statistics.fmean(s["active_users"] for s in series), 2)
+            if series
+            else None,
         },
         "series": series,
     }
@@ -152,7 +157,8 @@ def stats_assessment(course: Course) -> dict[str, Any]:
             "avg_score": round(statistics.fmean(grades), 2) if grades else None,
             "median_score": round(statistics.median(grades), 2) if grades else None,
             "pass_rate": round(100 * sum(g >= 50 for g in grades) / len(grades), 2)
-            if grades else None,
+            if grades
+            else None,
             "total_graded": len(grades),
         },
         "grade_distribution": [
@@ -214,7 +220,8 @@ def video_summary(learner: Learner) -> dict[str, Any]:
         "in_progress_videos": sum(v.status == "in_progress" for v in videos),
         "total_watched_time": sum(v.current_time for v in videos),
         "overall_progress": round(statistics.fmean(v.progress_percent for v in videos), 2)
-        if videos else 0.0,
+        if videos
+        else 0.0,
     }
 
 

@@ -60,12 +60,17 @@ _MOOC_ROUTES = {
     "stats/progress": "stats_progress",
 }
 _MOOC_PATH = re.compile(
-    r"^" + re.escape(MOOC_PREFIX) + r"/(?P<route>" + "|".join(map(re.escape, _MOOC_ROUTES))
+    r"^"
+    + re.escape(MOOC_PREFIX)
+    + r"/(?P<route>"
+    + "|".join(map(re.escape, _MOOC_ROUTES))
     + r")/(?P<course>[^/]+)/?$"
 )
 _H5P_PATH = re.compile(
-    r"^" + re.escape(H5P_PREFIX)
-    + r"/(?P<route>scores|video-progress|combined-progress|dashboard)/(?P<user>[^/]+)/(?P<course>.+?)/?$"
+    r"^"
+    + re.escape(H5P_PREFIX)
+    + r"/(?P<route>scores|video-progress|combined-progress|dashboard)"
+    + r"/(?P<user>[^/]+)/(?P<course>.+?)/?$"
 )
 
 
@@ -73,7 +78,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         if self.server.sandbox.verbose:
             super().log_message(format, *args)
 
@@ -173,7 +178,8 @@ class Sandbox:
     def served_count(self, endpoint: str, status: int | None = None) -> int:
         with self._served_lock:
             return sum(
-                n for (name, code), n in self.served.items()
+                n
+                for (name, code), n in self.served.items()
                 if name == endpoint and (status is None or code == status)
             )
 
@@ -184,6 +190,19 @@ class Sandbox:
                 self._dice_seed = self.faults.seed
                 self._dice = random.Random(self._dice_seed)
             return self._dice.random()
+
+    def _pick_fault(self) -> str | None:
+        faults, roll, edge = self.faults, self._roll(), 0.0
+        for rate, fault in (
+            (faults.error_rate, "error"),
+            (faults.throttle_rate, "throttle"),
+            (faults.timeout_rate, "timeout"),
+            (faults.malformed_rate, "malformed"),
+        ):
+            edge += rate
+            if roll < edge:
+                return fault
+        return None
 
     def handle(
         self, path: str, query: dict[str, str], session: str | None
@@ -203,24 +222,16 @@ class Sandbox:
         if is_mooc and session != self.session_id:
             return "auth", 401, {"detail": "Authentication credentials were not provided."}, {}
 
-        roll, edge = self._roll(), 0.0
-        for rate, fault in (
-            (faults.error_rate, "error"),
-            (faults.throttle_rate, "throttle"),
-            (faults.timeout_rate, "timeout"),
-            (faults.malformed_rate, "malformed"),
-        ):
-            edge += rate
-            if roll < edge:
-                break
-        else:
-            fault = None
+        fault = self._pick_fault()
         if fault == "error":
             return "fault", 500, {"detail": "Internal Server Error (injected)"}, {}
         if fault == "throttle":
-            return "fault", 429, {"detail": "Request was throttled (injected)."}, {
-                "Retry-After": f"{faults.retry_after_seconds:g}"
-            }
+            return (
+                "fault",
+                429,
+                {"detail": "Request was throttled (injected)."},
+                {"Retry-After": f"{faults.retry_after_seconds:g}"},
+            )
         if fault == "timeout":
             time.sleep(faults.hang_seconds)
 
@@ -235,9 +246,16 @@ class Sandbox:
         if path.rstrip("/") == MOOC_PREFIX + "/courses":
             limit, offset = self._limit_offset(query)
             records = payloads.courses(uni)
-            return "courses", 200, payloads.page(
-                records, limit, offset, self._next(path, limit, offset, len(records)),
-                None,
+            return (
+                "courses",
+                200,
+                payloads.page(
+                    records,
+                    limit,
+                    offset,
+                    self._next(path, limit, offset, len(records)),
+                    None,
+                ),
             )
         if match := _MOOC_PATH.match(path):
             course = uni.course(unquote(match["course"]))
@@ -248,9 +266,18 @@ class Sandbox:
                 limit, offset = self._limit_offset(query)
                 records = [payloads.enrollment_record(lr) for lr in course.learners]
                 records += self._enrollment_defects(records)
-                return route, 200, payloads.page(
-                    records, limit, offset, self._next(path, limit, offset, len(records)),
-                    None if offset == 0 else f"{path}?limit={limit}&offset={max(0, offset - limit)}",
+                return (
+                    route,
+                    200,
+                    payloads.page(
+                        records,
+                        limit,
+                        offset,
+                        self._next(path, limit, offset, len(records)),
+                        None
+                        if offset == 0
+                        else f"{path}?limit={limit}&offset={max(0, offset - limit)}",
+                    ),
                 )
             if route == "stats_activity":
                 days = int(query.get("days", 90))

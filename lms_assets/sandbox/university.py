@@ -27,8 +27,28 @@ _COURSE_CATALOGUE = [
 ]
 _FAMILY = ["Nguyen", "Tran", "Le", "Pham", "Hoang", "Vu", "Dang", "Bui", "Do", "Ngo"]
 _MIDDLE = ["Van", "Thi", "Minh", "Duc", "Ngoc", "Quang", "Thanh", ""]
-_GIVEN = ["An", "Binh", "Chi", "Dung", "Giang", "Hai", "Hoa", "Khanh", "Lan", "Long",
-          "Mai", "Nam", "Phuong", "Quan", "Son", "Trang", "Tuan", "Vy", "Yen", "Linh"]
+_GIVEN = [
+    "An",
+    "Binh",
+    "Chi",
+    "Dung",
+    "Giang",
+    "Hai",
+    "Hoa",
+    "Khanh",
+    "Lan",
+    "Long",
+    "Mai",
+    "Nam",
+    "Phuong",
+    "Quan",
+    "Son",
+    "Trang",
+    "Tuan",
+    "Vy",
+    "Yen",
+    "Linh",
+]
 
 
 @dataclass(frozen=True)
@@ -169,17 +189,32 @@ class University:
         )
         enrolled = min(enrolled, self.now - dt.timedelta(days=1))
         if behaviour == ENGAGED:
-            inactive_days, grade, completion, engage = rng.uniform(0, 3), rng.gauss(82, 9), rng.uniform(60, 100), 0.9
+            inactive_days, grade, completion, engage = (
+                rng.uniform(0, 3),
+                rng.gauss(82, 9),
+                rng.uniform(60, 100),
+                0.9,
+            )
             is_active = True
         elif behaviour == STRUGGLING:
-            inactive_days, grade, completion, engage = rng.uniform(2, 20), rng.gauss(55, 12), rng.uniform(25, 70), 0.55
+            inactive_days, grade, completion, engage = (
+                rng.uniform(2, 20),
+                rng.gauss(55, 12),
+                rng.uniform(25, 70),
+                0.55,
+            )
             is_active = rng.random() < 0.95
         else:
-            inactive_days, grade, completion, engage = rng.uniform(31, 100), rng.gauss(15, 10), rng.uniform(0, 25), 0.15
+            inactive_days, grade, completion, engage = (
+                rng.uniform(31, 100),
+                rng.gauss(15, 10),
+                rng.uniform(0, 25),
+                0.15,
+            )
             is_active = rng.random() < 0.2
         never_active = behaviour == DROPOUT and rng.random() < 0.1
-        last_activity = None if never_active else max(
-            enrolled, self.now - dt.timedelta(days=inactive_days)
+        last_activity = (
+            None if never_active else max(enrolled, self.now - dt.timedelta(days=inactive_days))
         )
         graded = rng.random() >= 0.05 and not never_active
         h5p = tuple(
@@ -219,8 +254,9 @@ class University:
         opened = rng.random() < engage
         finished = opened and rng.random() < engage + 0.05
         score = round(max_score * _clip(rng.gauss(engage, 0.2), 0, 1)) if finished else 0
-        return H5PItem(content_id, max_score, opened, finished, score,
-                       rng.randint(30, 900) if opened else 0)
+        return H5PItem(
+            content_id, max_score, opened, finished, score, rng.randint(30, 900) if opened else 0
+        )
 
     @staticmethod
     def _video_item(rng: random.Random, content_id: int, duration: int, engage: float) -> VideoItem:

@@ -106,9 +106,7 @@ class WarehouseResource(dg.ConfigurableResource):
     """
 
     url: str = Field(description="SQLAlchemy URL of the warehouse database.")
-    batch_size: int = Field(
-        default=1000, description="Rows per multi-row INSERT statement.", gt=0
-    )
+    batch_size: int = Field(default=1000, description="Rows per multi-row INSERT statement.", gt=0)
 
     # -- connection and schema ------------------------------------------------------------
     @property
@@ -158,9 +156,10 @@ class WarehouseResource(dg.ConfigurableResource):
         prepared: list[dict[str, Any]] = []
         for row in rows:
             if (row.get("course_id"), row.get("snapshot_date")) not in partition_set:
+                where = (row.get("course_id"), row.get("snapshot_date"))
                 raise WarehouseError(
-                    f"{table_name}: row for ({row.get('course_id')!r}, {row.get('snapshot_date')!r})"
-                    " is outside the partitions being replaced; nothing was written."
+                    f"{table_name}: row for {where!r} is outside the partitions being "
+                    "replaced; nothing was written."
                 )
             unknown = set(row) - known
             if unknown:

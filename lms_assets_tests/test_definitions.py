@@ -1,0 +1,29 @@
+"""The code location as Dagster loads it."""
+
+import dagster as dg
+
+from lms_assets import partitions
+from lms_assets.definitions import defs
+
+
+def test_code_location_loads_with_every_asset_checked() -> None:
+    graph = defs.resolve_asset_graph()
+    enrollments = dg.AssetKey("enrollments")
+    assert enrollments in graph.get_all_asset_keys()
+    checks = {key.name for key in graph.asset_check_keys if key.asset_key == enrollments}
+    assert checks == {"user_id_unique", "user_id_not_null", "row_count_matches_api_total"}
+    for key in graph.get_all_asset_keys():
+        assert any(c.asset_key == key for c in graph.asset_check_keys), f"{key} has no checks"
+
+
+def test_enrollments_is_course_by_day_partitioned_and_backfills_in_one_run() -> None:
+    assets_def = defs.resolve_assets_def("enrollments")
+    assert assets_def.partitions_def == partitions.openedx_course_daily
+    assert assets_def.backfill_policy == dg.BackfillPolicy.single_run()
+    assert assets_def.node_def.pool == "openedx_api"
+
+
+def test_secrets_come_from_the_environment() -> None:
+    api = defs.resources["openedx_api"]
+    assert api.session_id == dg.EnvVar("LMS_OPENEDX_SESSION_ID")
+    assert api.base_url == dg.EnvVar("LMS_OPENEDX_BASE_URL")
