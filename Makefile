@@ -29,6 +29,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 
 validate: $(BIN)/.installed
+	mkdir -p "$(DAGSTER_HOME)"
 	$(BIN)/dagster definitions validate -w workspace.yaml
 
 bench: $(BIN)/.installed  ## benchmarks/ (see docs/benchmarks.md)
