@@ -146,6 +146,12 @@ def _cmd_ui(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    import dagster as dg
+
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     parser = argparse.ArgumentParser(prog="lms-assets", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 

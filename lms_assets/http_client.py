@@ -174,8 +174,12 @@ class HttpApiResource(dg.ConfigurableResource):
         return f"{self.base_url.rstrip('/')}/{path.lstrip('/')}"
 
     # -- requests -----------------------------------------------------------------------------
-    def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
+    def get_json(
+        self, path: str, params: dict[str, Any] | None = None, *, not_found_ok: bool = False
+    ) -> Any:
         """GET ``path`` and return its JSON body, retrying what is worth retrying.
+
+        With ``not_found_ok`` a 404 means "no data" and returns None.
 
         Raises ``SourceAuthenticationError`` at once on 401/403, and
         ``SourceRequestError``/``SourceResponseError`` when the request still fails
@@ -207,6 +211,8 @@ class HttpApiResource(dg.ConfigurableResource):
                         f"GET {path}: the credentials were rejected or have expired; "
                         f"{self.credential_hint}."
                     )
+                if status == 404 and not_found_ok:
+                    return None
                 if status == 200:
                     try:
                         return response.json()

@@ -35,6 +35,15 @@ class SnapshotDateError(dg.Failure):
     """A snapshot source was asked for a day other than today."""
 
 
+def to_date(value: object) -> dt.date:
+    """A date from what a database driver or pandas hands back (date, datetime, str)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
 def validate_course_key(course_key: str) -> str:
     """Return ``course_key`` unchanged, or raise naming the key and what is wrong with it."""
     if not isinstance(course_key, str) or not course_key.strip():

@@ -12,7 +12,7 @@ from typing import Any
 import dagster as dg
 
 from lms_assets import settings
-from lms_assets.openedx.resources import OpenEdxApiResource
+from lms_assets.openedx.resources import H5PApiResource, OpenEdxApiResource
 from lms_assets.warehouse import WarehouseResource
 
 
@@ -46,6 +46,12 @@ def build_resources() -> dict[str, Any]:
             session_id=dg.EnvVar("LMS_OPENEDX_SESSION_ID"),
             requests_per_second=_number("LMS_OPENEDX_REQUESTS_PER_SECOND", 10.0),
             page_size=int(_number("LMS_OPENEDX_PAGE_SIZE", 200)),
+            **http,
+        ),
+        "h5p_api": H5PApiResource(
+            base_url=dg.EnvVar("LMS_H5P_BASE_URL"),
+            requests_per_second=_number("LMS_H5P_REQUESTS_PER_SECOND", 10.0),
+            max_concurrency=int(_number("LMS_H5P_MAX_CONCURRENCY", 8)),
             **http,
         ),
     }

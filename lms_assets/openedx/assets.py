@@ -1,24 +1,54 @@
-"""Open edX custom API assets (seed 000), course × date partitioned."""
+"""Open edX custom API assets (seed 000), course × date partitioned snapshots.
 
-from collections import Counter
+``enrollments`` comes first: every per-learner table is checked against it.
+The three course exports share one definition (``_export_asset``);
+``course_stats_benchmarks`` reads the stats endpoints and falls back to our
+own tables when they fail.
+"""
+
+import json
 from typing import Any
 
 import dagster as dg
+import pandas as pd
+import sqlalchemy as sa
 
+from lms_assets import quality
 from lms_assets.http_client import SourceAuthenticationError, SourceError
-from lms_assets.metadata import markdown_table, preview
-from lms_assets.openedx.resources import OpenEdxApiResource
+from lms_assets.loading import CourseLoad, load_per_course, report_metadata
+from lms_assets.metadata import markdown_table
+from lms_assets.openedx.checks import RULES
+from lms_assets.openedx.parsing import (
+    MOOC_SOURCE,
+    Parsed,
+    Parser,
+    parse_discussion,
+    parse_enrollment,
+    parse_grade,
+    parse_progress,
+    parse_records,
+    records_at,
+)
+from lms_assets.openedx.resources import OpenEdxApiResource, encode_course_id
 from lms_assets.partitions import (
     CourseDay,
     course_days,
     openedx_course_daily,
     require_snapshot_days,
+    to_date,
 )
 from lms_assets.quality import duplicate_key_count, null_count, row_counts
-from lms_assets.records import RecordError, as_bool, as_int, as_str, as_utc_datetime
-from lms_assets.warehouse import RejectedRecord, WarehouseResource
+from lms_assets.records import RecordError, as_float, as_int
+from lms_assets.warehouse import WarehouseResource, partition_filter
+from lms_assets.warehouse.schema import metadata as schema
 
-SOURCE = "Open edX API"
+SNAPSHOT_ASSET = {
+    "partitions_def": openedx_course_daily,
+    "backfill_policy": dg.BackfillPolicy.single_run(),
+    "pool": "openedx_api",
+    "group_name": "openedx",
+    "kinds": {"api", "sql"},
+}
 
 ENROLLMENT_CHECKS = [
     dg.AssetCheckSpec(
@@ -44,70 +74,7 @@ ENROLLMENT_CHECKS = [
 ]
 
 
-def parse_enrollment(record: Any, partition: CourseDay) -> dict[str, Any]:
-    """One API enrollment record as an ``enrollments`` row; raises ``RecordError``."""
-    if not isinstance(record, dict):
-        raise RecordError(f"record is a {type(record).__name__}, not an object")
-    return {
-        "course_id": partition.course_id,
-        "snapshot_date": partition.day,
-        "user_id": as_int(record, "user_id", required=True),
-        "username": as_str(record, "username", max_length=150),
-        "email": as_str(record, "email", max_length=254),
-        "full_name": as_str(record, "full_name", max_length=255),
-        "mode": as_str(record, "mode", max_length=50),
-        "is_active": as_bool(record, "is_active"),
-        "enrolled_at": as_utc_datetime(record, "created"),
-        "student_code": as_str(record, "mssv", max_length=50),
-        "class_code": as_str(record, "class_code", max_length=50),
-    }
-
-
-def _fetch_course(
-    api: OpenEdxApiResource, partition: CourseDay
-) -> tuple[list[dict[str, Any]], list[RejectedRecord], int, Counter[str]]:
-    """All of one course's enrollments: (rows, rejected, API total, rejection reasons)."""
-    rows: list[dict[str, Any]] = []
-    rejected: list[RejectedRecord] = []
-    reasons: Counter[str] = Counter()
-    seen: set[int] = set()
-    total = 0
-    for page in api.iter_enrollment_pages(partition.course_id):
-        total = page.reported_total
-        for index, record in enumerate(page.records, start=page.offset):
-            key = record.get("user_id") if isinstance(record, dict) else None
-            try:
-                row = parse_enrollment(record, partition)
-                if row["user_id"] in seen:
-                    raise RecordError(f"duplicate user_id {row['user_id']} (first occurrence kept)")
-            except RecordError as exc:
-                reason = str(exc)
-                category = "duplicate user_id" if reason.startswith("duplicate") else reason
-                reasons[category.split("=")[0]] += 1
-                rejected.append(
-                    RejectedRecord(
-                        course_id=partition.course_id,
-                        snapshot_date=partition.day,
-                        source=SOURCE,
-                        reason=f"record #{index}: {reason}",
-                        record_key=None if key is None else str(key),
-                        payload=record,
-                    )
-                )
-                continue
-            seen.add(row["user_id"])
-            rows.append(row)
-    return rows, rejected, total, reasons
-
-
-@dg.asset(
-    partitions_def=openedx_course_daily,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="openedx_api",
-    group_name="openedx",
-    kinds={"api", "sql"},
-    check_specs=ENROLLMENT_CHECKS,
-)
+@dg.asset(check_specs=ENROLLMENT_CHECKS, **SNAPSHOT_ASSET)
 def enrollments(
     context: dg.AssetExecutionContext,
     openedx_api: OpenEdxApiResource,
@@ -115,67 +82,51 @@ def enrollments(
 ) -> dg.MaterializeResult:
     """Learners enrolled in each course run, as the API reports them today.
 
-    A snapshot source: only today's partition can be materialized. All pages
-    (limit/offset) are fetched before the course's partition is replaced, so a
-    failed fetch never leaves half a course behind.
+    All pages (limit/offset) are fetched before the course's partition is
+    replaced, so a failed fetch never leaves half a course behind.
     """
     partitions = course_days(context)
-    require_snapshot_days(partitions, f"{SOURCE} (course-enrollments-attributes)")
+    require_snapshot_days(partitions, f"{MOOC_SOURCE} (course-enrollments-attributes)")
 
-    api_totals: dict[CourseDay, int] = {}
-    reasons: Counter[str] = Counter()
-    failures: dict[str, str] = {}
-    written: list[CourseDay] = []
-    sample: list[dict[str, Any]] = []
-    rows_total = rejected_total = 0
-    for number, partition in enumerate(partitions, start=1):
-        try:
-            rows, rejected, api_total, course_reasons = _fetch_course(openedx_api, partition)
-        except SourceAuthenticationError:
-            raise
-        except SourceError as exc:
-            failures[partition.course_id] = str(exc)
-            context.log.error(f"{partition}: {exc}")
-            continue
-        summary = warehouse.replace_partitions(
-            "enrollments", [partition], rows, asset_name="enrollments", rejected=rejected
-        )
-        api_totals[partition] = api_total
-        reasons.update(course_reasons)
-        written.append(partition)
-        sample = sample or rows
-        rows_total += summary.rows_written
-        rejected_total += summary.rejected_written
-        context.log.info(
-            f"[{number}/{len(partitions)}] {partition}: {summary.rows_written} rows "
-            f"(API total {api_total}, rejected {summary.rejected_written})"
-        )
-    if failures:
-        listed = "; ".join(f"{course}: {reason}" for course, reason in failures.items())
-        raise dg.Failure(
-            description=f"{len(failures)} of {len(partitions)} course(s) could not be fetched "
-            f"({len(written)} were written and kept). {listed}",
+    def fetch(partition: CourseDay) -> CourseLoad:
+        parsed, total = Parsed(), 0
+        for page in openedx_api.iter_enrollment_pages(partition.course_id):
+            total = page.reported_total
+            parse_records(
+                page.records,
+                parse_enrollment,
+                partition,
+                source=MOOC_SOURCE,
+                first_index=page.offset,
+                parsed=parsed,
+            )
+        return CourseLoad(
+            {"enrollments": parsed.rows}, parsed.rejected, parsed.reasons, {"api_total": total}
         )
 
+    report = load_per_course(context, partitions, warehouse, "enrollments", fetch)
+    written = report.written
     stored = row_counts(warehouse, "enrollments", written)
-    mismatched = {p: (stored[p], api_totals[p]) for p in written if stored[p] != api_totals[p]}
-    source_duplicates = reasons.get("duplicate user_id", 0)
-    missing_user_id = reasons.get("user_id is missing", 0)
+    api_totals = {p: report.info[p]["api_total"] for p in written}
+    mismatched = [
+        {"partition": str(p), "stored": stored[p], "api_total": api_totals[p]}
+        for p in written
+        if stored[p] != api_totals[p]
+    ]
+    key = ["course_id", "snapshot_date", "user_id"]
+    duplicates = report.reasons.get("duplicate user_id", 0)
+    missing = report.reasons.get("user_id is missing", 0)
     checks = [
         dg.AssetCheckResult(
             check_name="user_id_unique",
-            passed=source_duplicates == 0
-            and duplicate_key_count(
-                warehouse, "enrollments", ["course_id", "snapshot_date", "user_id"], written
-            )
-            == 0,
-            metadata={"duplicates_from_api": source_duplicates},
+            passed=duplicates == 0
+            and duplicate_key_count(warehouse, "enrollments", key, written) == 0,
+            metadata={"duplicates_from_api": duplicates},
         ),
         dg.AssetCheckResult(
             check_name="user_id_not_null",
-            passed=missing_user_id == 0
-            and null_count(warehouse, "enrollments", "user_id", written) == 0,
-            metadata={"records_without_user_id": missing_user_id},
+            passed=missing == 0 and null_count(warehouse, "enrollments", "user_id", written) == 0,
+            metadata={"records_without_user_id": missing},
         ),
         dg.AssetCheckResult(
             check_name="row_count_matches_api_total",
@@ -183,13 +134,7 @@ def enrollments(
             metadata={
                 "partitions_checked": len(written),
                 "mismatches": dg.MetadataValue.md(
-                    markdown_table(
-                        [
-                            {"partition": str(p), "stored": s, "api_total": t}
-                            for p, (s, t) in list(mismatched.items())[:50]
-                        ],
-                        ["partition", "stored", "api_total"],
-                    )
+                    markdown_table(mismatched[:50], ["partition", "stored", "api_total"])
                     if mismatched
                     else "none"
                 ),
@@ -197,15 +142,230 @@ def enrollments(
         ),
     ]
     return dg.MaterializeResult(
+        metadata=report_metadata(
+            report,
+            "enrollments",
+            api_reported_total=sum(api_totals.values()),
+            warehouse=warehouse.display_url,
+            **openedx_api.stats.as_metadata("http"),
+        ),
+        check_results=checks,
+    )
+
+
+def _export_asset(
+    name: str, endpoint: str, path: tuple[str, ...], parser: Parser, description: str
+) -> dg.AssetsDefinition:
+    """A course-level export (one GET per course, a list of learner records) as a table."""
+
+    @dg.asset(
+        name=name,
+        deps=["enrollments"],
+        description=description,
+        check_specs=quality.check_specs(name, RULES[name], blocking=True),
+        **SNAPSHOT_ASSET,
+    )
+    def export(
+        context: dg.AssetExecutionContext,
+        openedx_api: OpenEdxApiResource,
+        warehouse: WarehouseResource,
+    ) -> dg.MaterializeResult:
+        partitions = course_days(context)
+        require_snapshot_days(partitions, f"{MOOC_SOURCE} (export/{endpoint})")
+
+        def fetch(partition: CourseDay) -> CourseLoad:
+            what = f"{MOOC_SOURCE} export/{endpoint} for {partition.course_id}"
+            body = openedx_api.get_json(
+                f"export/{endpoint}/{encode_course_id(partition.course_id)}/"
+            )
+            parsed = parse_records(
+                records_at(body, path, what), parser, partition, source=MOOC_SOURCE
+            )
+            return CourseLoad({name: parsed.rows}, parsed.rejected, parsed.reasons)
+
+        report = load_per_course(context, partitions, warehouse, name, fetch)
+        return dg.MaterializeResult(
+            metadata=report_metadata(report, name, **openedx_api.stats.as_metadata("http")),
+            check_results=quality.evaluate(warehouse, name, RULES[name], report.written),
+        )
+
+    return export
+
+
+mooc_grades = _export_asset(
+    "mooc_grades",
+    "student-grades",
+    ("grade_data", "grade_table"),
+    parse_grade,
+    "Each learner's course grade (export/student-grades): grade_percentage, letter, passed.",
+)
+mooc_progress = _export_asset(
+    "mooc_progress",
+    "student-progress",
+    ("progress_data", "students"),
+    parse_progress,
+    "Where each learner is in the course and when they were last active (export/student-progress).",
+)
+mooc_discussions = _export_asset(
+    "mooc_discussions",
+    "student-discussions",
+    ("discussion_data", "students"),
+    parse_discussion,
+    "Each learner's forum activity (export/student-discussions).",
+)
+
+
+# -- course_stats_benchmarks --------------------------------------------------------------------
+_PERCENTILES = (10, 25, 50, 75, 90)
+_STATS = {
+    # figure: (endpoint, where the figure sits in its body)
+    "activity_avg_score": ("activity", ("summary", "avg_activity_score")),
+    "assessment_avg_score": ("assessment", ("summary", "avg_score")),
+    "progress_avg_completion": ("progress", ("summary", "avg_completion")),
+}
+
+
+def _own_figures(
+    warehouse: WarehouseResource, partitions: list[CourseDay]
+) -> dict[CourseDay, dict]:
+    """Course averages, student counts and grade percentiles computed from our own tables."""
+    figures: dict[CourseDay, dict[str, Any]] = {p: {} for p in partitions}
+
+    def per_partition(table_name: str, label: str, aggregate: Any) -> None:
+        table = schema.tables[table_name]
+        frame = warehouse.read_frame(
+            sa.select(table.c.course_id, table.c.snapshot_date, aggregate(table).label(label))
+            .where(partition_filter(table, partitions))
+            .group_by(table.c.course_id, table.c.snapshot_date)
+        )
+        for course_id, day, value in frame.itertuples(index=False):
+            key = CourseDay(course_id, to_date(day))
+            figures[key][label] = None if pd.isna(value) else round(float(value), 2)
+
+    per_partition(
+        "h5p_scores_summary", "activity_avg_score", lambda t: sa.func.avg(t.c.overall_percentage)
+    )
+    per_partition(
+        "mooc_grades", "assessment_avg_score", lambda t: sa.func.avg(t.c.grade_percentage)
+    )
+    per_partition(
+        "mooc_progress", "progress_avg_completion", lambda t: sa.func.avg(t.c.completion_rate)
+    )
+    per_partition("enrollments", "total_students", lambda t: sa.func.count())
+
+    grades_table = schema.tables["mooc_grades"]
+    grades = warehouse.read_frame(
+        sa.select(
+            grades_table.c.course_id, grades_table.c.snapshot_date, grades_table.c.grade_percentage
+        ).where(
+            partition_filter(grades_table, partitions), grades_table.c.grade_percentage.is_not(None)
+        )
+    )
+    for (course_id, day), group in grades.groupby(["course_id", "snapshot_date"]):
+        values = group["grade_percentage"].astype(float)
+        key = CourseDay(course_id, to_date(day))
+        for q in _PERCENTILES:
+            figures[key][f"grade_p{q}"] = round(float(values.quantile(q / 100)), 2)
+        buckets = [0] * 10
+        for value in values:
+            buckets[min(int(value // 10), 9)] += 1
+        figures[key]["grade_distribution"] = [
+            {"range": f"{10 * i}-{10 * i + 10}", "count": n} for i, n in enumerate(buckets)
+        ]
+    return figures
+
+
+def _figure(body: Any, path: tuple[str, ...]) -> float | None:
+    node = body
+    for step in path[:-1]:
+        if not isinstance(node, dict):
+            raise RecordError(f"'{step}' is missing")
+        node = node.get(step)
+    if not isinstance(node, dict):
+        raise RecordError(f"'{path[-2]}' is missing")
+    return as_float(node, path[-1], minimum=0, maximum=100)
+
+
+@dg.asset(
+    deps=["enrollments", "mooc_grades", "mooc_progress", "h5p_scores_summary"],
+    check_specs=quality.check_specs(
+        "course_stats_benchmarks", RULES["course_stats_benchmarks"], blocking=True
+    ),
+    **SNAPSHOT_ASSET,
+)
+def course_stats_benchmarks(
+    context: dg.AssetExecutionContext,
+    openedx_api: OpenEdxApiResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    """Course averages for comparing each learner with the course.
+
+    From the stats endpoints (activity ``days=90&group_by=day``, assessment,
+    progress); when one fails, its figure is computed from our own tables of the
+    same day and the ``*_source`` column says ``computed``. Grade percentiles
+    always come from ``mooc_grades``.
+    """
+    partitions = course_days(context)
+    require_snapshot_days(partitions, f"{MOOC_SOURCE} (stats)")
+    own = _own_figures(warehouse, partitions)
+
+    def fetch(partition: CourseDay) -> CourseLoad:
+        course = encode_course_id(partition.course_id)
+        computed = own[partition]
+        row: dict[str, Any] = {
+            "course_id": partition.course_id,
+            "snapshot_date": partition.day,
+            "total_students": computed.get("total_students", 0),
+            **{f"grade_p{q}": computed.get(f"grade_p{q}") for q in _PERCENTILES},
+        }
+        distribution = computed.get("grade_distribution")
+        for figure, (endpoint, path) in _STATS.items():
+            source = figure.split("_")[0] + "_source"
+            params = {"days": 90, "group_by": "day"} if endpoint == "activity" else None
+            try:
+                body = openedx_api.get_json(f"stats/{endpoint}/{course}/", params=params)
+                row[figure], row[source] = _figure(body, path), "api"
+                if endpoint == "assessment" and isinstance(body.get("grade_distribution"), list):
+                    distribution = body["grade_distribution"]
+                if endpoint == "activity":
+                    total = as_int(body.get("summary") or {}, "total_students")
+                    row["total_students"] = total if total is not None else row["total_students"]
+            except SourceAuthenticationError:
+                raise
+            except (SourceError, RecordError) as exc:
+                context.log.warning(
+                    f"{partition}: stats/{endpoint} unusable ({exc}); {figure} computed from "
+                    "our own tables instead"
+                )
+                row[figure], row[source] = computed.get(figure), "computed"
+        row["grade_distribution"] = None if distribution is None else json.dumps(distribution)
+        return CourseLoad({"course_stats_benchmarks": [row]})
+
+    report = load_per_course(context, partitions, warehouse, "course_stats_benchmarks", fetch)
+    table = schema.tables["course_stats_benchmarks"]
+    stored = warehouse.read_frame(sa.select(table).where(partition_filter(table, report.written)))
+    shown = [
+        "course_id",
+        "activity_avg_score",
+        "activity_source",
+        "assessment_avg_score",
+        "assessment_source",
+        "progress_avg_completion",
+        "progress_source",
+        "total_students",
+    ]
+    return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": rows_total,
-            "api_reported_total": sum(api_totals.values()),
-            "rejected_records": rejected_total,
-            "rejection_reasons": dict(reasons) or "none",
-            "courses": len(written),
-            "preview": preview(sample),
-            "warehouse": warehouse.display_url,
+            "dagster/row_count": report.rows["course_stats_benchmarks"],
+            "computed_figures": int(
+                (stored[[c for c in shown if c.endswith("_source")]] == "computed").sum().sum()
+            ),
+            "benchmarks": dg.MetadataValue.md(
+                markdown_table(stored[shown].head(50).to_dict("records"), shown)
+            ),
             **openedx_api.stats.as_metadata("http"),
         },
-        check_results=checks,
+        check_results=quality.evaluate(
+            warehouse, "course_stats_benchmarks", RULES["course_stats_benchmarks"], report.written
+        ),
     )

@@ -89,3 +89,28 @@ class OpenEdxApiResource(HttpApiResource):
             offset += len(body["results"])
             if not body["results"] or not body.get("next"):
                 return courses
+
+
+class H5PApiResource(HttpApiResource):
+    """The H5P plugin API of the course's WordPress (``/wp-json/mooc/v1``).
+
+    Per-learner endpoints; course ids go into the path raw (the plugin does not
+    decode them). Calls for different learners run concurrently, at most
+    ``max_concurrency`` at a time and never faster than ``requests_per_second``.
+    """
+
+    source_name: ClassVar[str] = "H5P API"
+
+    max_concurrency: int = Field(
+        default=8, gt=0, le=64, description="Learners fetched at the same time."
+    )
+
+    def learner_data(self, endpoint: str, user_id: int, course_id: str) -> dict[str, Any] | None:
+        """One learner's body from ``endpoint``; None when the API has no data (404)."""
+        body = self.get_json(f"{endpoint}/{user_id}/{course_id}", not_found_ok=True)
+        if body is not None and not isinstance(body, dict):
+            raise SourceResponseError(
+                f"{self.source_name} GET {endpoint}/{user_id}/{course_id}: expected an object, "
+                f"got {type(body).__name__}"
+            )
+        return body

@@ -130,7 +130,12 @@ def stats_activity(course: Course, today: dt.date, days: int) -> dict[str, Any]:
             and lr.enrolled_at.date() <= day <= lr.last_activity.date()
         )
         series.append({"date": day.isoformat(), "active_users": active})
-    scores = [h5p_summary(lr)["overall_percentage"] for lr in course.learners]
+    # Learners who never opened the course have no H5P data and are left out.
+    scores = [
+        h5p_summary(lr)["overall_percentage"]
+        for lr in course.learners
+        if lr.last_activity is not None
+    ]
     return {
         "course_id": course.course_id,
         "days": days,

@@ -40,6 +40,8 @@ class FaultConfig:
     malformed_rate: float = 0.0  # share answered 200 with a truncated JSON body
     max_page_size: int = 1000  # the server's cap on `limit`
     enrollment_defects: int = 0  # bad records appended to each course's enrollments
+    malformed_learners: int = 0  # the first N learners of each course: H5P bodies always broken
+    broken_endpoints: frozenset[str] = frozenset()  # endpoints that always answer 500
     seed: int = 0  # seeds the fault dice, so a faulty run can be replayed
 
 
@@ -236,6 +238,10 @@ class Sandbox:
             time.sleep(faults.hang_seconds)
 
         endpoint, status, body = self._dispatch(path, query)
+        if endpoint in faults.broken_endpoints:
+            return endpoint, 500, {"detail": f"{endpoint} is broken (injected)"}, {}
+        if status == 200 and endpoint.startswith("h5p_") and self._is_malformed_learner(path):
+            fault = "malformed"
         if fault == "malformed" and status == 200:
             raw = json.dumps(body).encode()
             return endpoint, 200, raw[: max(1, len(raw) // 2)], {}
@@ -296,16 +302,28 @@ class Sandbox:
             learner = None
             if course is not None and match["user"].isdigit():
                 learner = course.by_user.get(int(match["user"]))
-            if course is None or learner is None:
-                return route, 404, {"code": "rest_no_data", "message": "No data for this user."}
+            endpoint = "h5p_" + route.replace("-", "_")
+            # A learner who never opened the course has no H5P records at all.
+            if course is None or learner is None or learner.last_activity is None:
+                return endpoint, 404, {"code": "rest_no_data", "message": "No data for this user."}
             builder = {
                 "scores": payloads.h5p_scores,
                 "video-progress": payloads.video_progress,
                 "combined-progress": payloads.combined_progress,
                 "dashboard": payloads.dashboard,
             }[route]
-            return route, 200, builder(course, learner)
+            return endpoint, 200, builder(course, learner)
         return "unknown", 404, {"detail": "Not found."}
+
+    def _is_malformed_learner(self, path: str) -> bool:
+        match = _H5P_PATH.match(path)
+        if not match or not self.faults.malformed_learners or not match["user"].isdigit():
+            return False
+        course = self.university.course(unquote(match["course"]))
+        if course is None:
+            return False
+        broken = {lr.user_id for lr in course.learners[: self.faults.malformed_learners]}
+        return int(match["user"]) in broken
 
     def _limit_offset(self, query: dict[str, str]) -> tuple[int, int]:
         try:

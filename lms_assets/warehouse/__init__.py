@@ -6,6 +6,7 @@ from lms_assets.warehouse.resource import (
     WarehouseResource,
     WriteSummary,
     partition_filter,
+    rows_from_frame,
 )
 
 __all__ = [
@@ -14,4 +15,5 @@ __all__ = [
     "WarehouseResource",
     "WriteSummary",
     "partition_filter",
+    "rows_from_frame",
 ]

@@ -140,34 +140,33 @@ class WarehouseResource(dg.ConfigurableResource):
         asset_name: str | None = None,
         rejected: Sequence[RejectedRecord] = (),
     ) -> WriteSummary:
-        """Atomically replace ``partitions`` of ``table_name`` with ``rows``.
+        """Atomically replace ``partitions`` of one table with ``rows`` (see ``write``)."""
+        return self.write(
+            partitions, {table_name: rows}, asset_name=asset_name or table_name, rejected=rejected
+        )[table_name]
+
+    def write(
+        self,
+        partitions: Sequence[CourseDay],
+        rows_by_table: Mapping[str, Iterable[Mapping[str, Any]]],
+        *,
+        asset_name: str,
+        rejected: Sequence[RejectedRecord] = (),
+    ) -> dict[str, WriteSummary]:
+        """Replace ``partitions`` of every table in ``rows_by_table``, in ONE transaction.
 
         Rows must carry ``course_id`` and ``snapshot_date`` inside ``partitions``;
-        ``loaded_at`` is stamped here. Rejected records for the same partitions
-        (of ``asset_name``, default the table name) are replaced in the same
-        transaction, so the table and its rejects never disagree.
+        ``loaded_at`` is stamped here. The rejected records of ``asset_name`` for
+        the same partitions are replaced in the same transaction, so tables and
+        their rejects never disagree. Nothing is checked or written piecemeal:
+        a bad row or a database error leaves every table as it was.
         """
-        table = schema.metadata.tables[table_name]
-        asset_name = asset_name or table_name
         partition_set = {(p.course_id, p.day) for p in partitions}
         loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-        known = set(table.columns.keys())
-
-        prepared: list[dict[str, Any]] = []
-        for row in rows:
-            if (row.get("course_id"), row.get("snapshot_date")) not in partition_set:
-                where = (row.get("course_id"), row.get("snapshot_date"))
-                raise WarehouseError(
-                    f"{table_name}: row for {where!r} is outside the partitions being "
-                    "replaced; nothing was written."
-                )
-            unknown = set(row) - known
-            if unknown:
-                raise WarehouseError(
-                    f"{table_name}: unknown column(s) {sorted(unknown)}; nothing was written."
-                )
-            prepared.append({**row, "loaded_at": loaded_at})
-
+        prepared = {
+            name: _prepare(schema.metadata.tables[name], rows, partition_set, loaded_at)
+            for name, rows in rows_by_table.items()
+        }
         rejected_rows = [
             {
                 "asset_name": asset_name,
@@ -182,35 +181,46 @@ class WarehouseResource(dg.ConfigurableResource):
             }
             for seq, r in enumerate(rejected)
         ]
+        for r in rejected_rows:
+            if (r["course_id"], r["snapshot_date"]) not in partition_set:
+                raise WarehouseError(
+                    f"rejected record of {asset_name} for {(r['course_id'], r['snapshot_date'])!r} "
+                    "is outside the partitions being replaced; nothing was written."
+                )
 
         rejects = schema.rejected_records
-        deleted = 0
+        summaries: dict[str, WriteSummary] = {}
         with self.engine.begin() as conn:
+            for name, table_rows in prepared.items():
+                table = schema.metadata.tables[name]
+                deleted = 0
+                for chunk in _chunks(sorted(partition_set), 500):
+                    deleted += conn.execute(
+                        table.delete().where(
+                            sa.tuple_(table.c.course_id, table.c.snapshot_date).in_(chunk)
+                        )
+                    ).rowcount
+                # executemany: pymysql rewrites it into multi-row INSERTs, sqlite3 runs
+                # it in C; all inside this one transaction.
+                for batch in _chunks(table_rows, self.batch_size):
+                    conn.execute(table.insert(), list(batch))
+                summaries[name] = WriteSummary(
+                    table=name,
+                    partitions=len(partition_set),
+                    rows_deleted=deleted,
+                    rows_written=len(table_rows),
+                    rejected_written=len(rejected_rows),
+                )
             for chunk in _chunks(sorted(partition_set), 500):
-                deleted += conn.execute(
-                    table.delete().where(
-                        sa.tuple_(table.c.course_id, table.c.snapshot_date).in_(chunk)
-                    )
-                ).rowcount
                 conn.execute(
                     rejects.delete().where(
                         rejects.c.asset_name == asset_name,
                         sa.tuple_(rejects.c.course_id, rejects.c.snapshot_date).in_(chunk),
                     )
                 )
-            # executemany: pymysql rewrites it into multi-row INSERTs, sqlite3 runs it
-            # in C inside this one transaction.
-            for batch in _chunks(prepared, self.batch_size):
-                conn.execute(table.insert(), list(batch))
             for batch in _chunks(rejected_rows, self.batch_size):
                 conn.execute(rejects.insert(), list(batch))
-        return WriteSummary(
-            table=table_name,
-            partitions=len(partition_set),
-            rows_deleted=deleted,
-            rows_written=len(prepared),
-            rejected_written=len(rejected_rows),
-        )
+        return summaries
 
     # -- reading ----------------------------------------------------------------------------
     def read_frame(self, statement: sa.Executable | str, **params: Any) -> pd.DataFrame:
@@ -224,6 +234,43 @@ class WarehouseResource(dg.ConfigurableResource):
     def scalar(self, statement: sa.Executable) -> Any:
         with self.engine.connect() as conn:
             return conn.execute(statement).scalar()
+
+
+def _prepare(
+    table: sa.Table,
+    rows: Iterable[Mapping[str, Any]],
+    partition_set: set[tuple[str, dt.date]],
+    loaded_at: dt.datetime,
+) -> list[dict[str, Any]]:
+    known = set(table.columns.keys())
+    prepared = []
+    for row in rows:
+        where = (row.get("course_id"), row.get("snapshot_date"))
+        if where not in partition_set:
+            raise WarehouseError(
+                f"{table.name}: row for {where!r} is outside the partitions being replaced; "
+                "nothing was written."
+            )
+        unknown = set(row) - known
+        if unknown:
+            raise WarehouseError(
+                f"{table.name}: unknown column(s) {sorted(unknown)}; nothing was written."
+            )
+        prepared.append({**row, "loaded_at": loaded_at})
+    return prepared
+
+
+def rows_from_frame(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """DataFrame rows as plain Python dicts: NaN/NaT become None, numpy scalars Python ones."""
+    clean = frame.astype(object).where(frame.notna(), None)
+    rows = clean.to_dict(orient="records")
+    for row in rows:
+        for key, value in row.items():
+            if hasattr(value, "item"):  # numpy scalar
+                row[key] = value.item()
+            elif isinstance(value, pd.Timestamp):
+                row[key] = value.to_pydatetime()
+    return rows
 
 
 def partition_filter(table: sa.Table, partitions: Sequence[CourseDay]) -> sa.ColumnElement[bool]:

@@ -74,3 +74,161 @@ rejected_records = sa.Table(
     comment="Input records an asset refused, with the reason; replaced with the partition",
     **MYSQL_TABLE_OPTIONS,
 )
+
+
+def _user_id() -> sa.Column:
+    return sa.Column("user_id", sa.BigInteger, primary_key=True, autoincrement=False)
+
+
+mooc_grades = partitioned_table(
+    "mooc_grades",
+    _user_id(),
+    sa.Column("grade_percentage", Real, comment="0-100"),
+    sa.Column("letter_grade", sa.String(10)),
+    sa.Column("is_passed", sa.Boolean),
+    comment="Open edX export/student-grades, daily snapshot",
+)
+
+mooc_progress = partitioned_table(
+    "mooc_progress",
+    _user_id(),
+    sa.Column("current_chapter", sa.String(255)),
+    sa.Column("current_section", sa.String(255)),
+    sa.Column("current_unit", sa.String(255)),
+    sa.Column("completion_rate", Real, comment="0-100"),
+    sa.Column("last_activity", sa.DateTime, comment="UTC"),
+    comment="Open edX export/student-progress, daily snapshot",
+)
+
+mooc_discussions = partitioned_table(
+    "mooc_discussions",
+    _user_id(),
+    sa.Column("threads_count", sa.Integer),
+    sa.Column("comments_count", sa.Integer),
+    sa.Column("total_interactions", sa.Integer),
+    sa.Column("questions_count", sa.Integer),
+    sa.Column("total_upvotes", sa.Integer),
+    comment="Open edX export/student-discussions, daily snapshot",
+)
+
+h5p_scores = partitioned_table(
+    "h5p_scores",
+    _user_id(),
+    sa.Column("content_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("score", Real),
+    sa.Column("max_score", Real),
+    sa.Column("percentage", Real, comment="0-100"),
+    sa.Column("opened", sa.Boolean),
+    sa.Column("finished", sa.Boolean),
+    sa.Column("time_spent", sa.Integer, comment="seconds (the API's `time`)"),
+    comment="H5P scores per learner and content, daily snapshot",
+)
+
+h5p_scores_summary = partitioned_table(
+    "h5p_scores_summary",
+    _user_id(),
+    sa.Column("total_contents", sa.Integer),
+    sa.Column("completed_contents", sa.Integer),
+    sa.Column("total_score", Real),
+    sa.Column("total_max_score", Real),
+    sa.Column("overall_percentage", Real, comment="0-100"),
+    comment="H5P score summary per learner, daily snapshot",
+)
+
+video_progress = partitioned_table(
+    "video_progress",
+    _user_id(),
+    sa.Column("content_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("progress_percent", Real, comment="0-100"),
+    sa.Column("current_time", sa.Integer, comment="seconds watched up to"),
+    sa.Column("duration", sa.Integer, comment="seconds"),
+    sa.Column("status", sa.String(32)),
+    comment="H5P video progress per learner and video, daily snapshot",
+)
+
+video_progress_summary = partitioned_table(
+    "video_progress_summary",
+    _user_id(),
+    sa.Column("total_videos", sa.Integer),
+    sa.Column("completed_videos", sa.Integer),
+    sa.Column("in_progress_videos", sa.Integer),
+    sa.Column("total_watched_time", sa.Integer, comment="seconds"),
+    sa.Column("overall_progress", Real, comment="0-100"),
+    comment="H5P video progress summary per learner, daily snapshot",
+)
+
+dashboard_summary = partitioned_table(
+    "dashboard_summary",
+    _user_id(),
+    sa.Column("overall_completion", Real, comment="0-100"),
+    sa.Column("total_items", sa.Integer),
+    sa.Column("completed_items", sa.Integer),
+    sa.Column("h5p_total_contents", sa.Integer),
+    sa.Column("h5p_completed_contents", sa.Integer),
+    sa.Column("h5p_overall_percentage", Real),
+    sa.Column("video_total_videos", sa.Integer),
+    sa.Column("video_completed_videos", sa.Integer),
+    sa.Column("video_overall_progress", Real),
+    sa.Column("answered_by", sa.String(32), comment="combined-progress or dashboard"),
+    comment="H5P combined progress per learner (dashboard endpoint as fallback)",
+)
+
+course_stats_benchmarks = partitioned_table(
+    "course_stats_benchmarks",
+    sa.Column("activity_avg_score", Real),
+    sa.Column("assessment_avg_score", Real),
+    sa.Column("progress_avg_completion", Real),
+    sa.Column("total_students", sa.Integer),
+    sa.Column("grade_p10", Real),
+    sa.Column("grade_p25", Real),
+    sa.Column("grade_p50", Real),
+    sa.Column("grade_p75", Real),
+    sa.Column("grade_p90", Real),
+    sa.Column("grade_distribution", sa.Text, comment="JSON [{range, count}]"),
+    sa.Column("activity_source", sa.String(16), comment="api | computed"),
+    sa.Column("assessment_source", sa.String(16), comment="api | computed"),
+    sa.Column("progress_source", sa.String(16), comment="api | computed"),
+    comment="Course averages from the stats API, or computed from our tables when it fails",
+)
+
+raw_data = partitioned_table(
+    "raw_data",
+    _user_id(),
+    sa.Column("mode", sa.String(50)),
+    sa.Column("is_active", sa.Boolean),
+    sa.Column("enrolled_at", sa.DateTime),
+    sa.Column("last_activity", sa.DateTime),
+    sa.Column("weeks_since_enrollment", Real),
+    sa.Column("days_since_last_activity", sa.Integer),
+    sa.Column("h5p_total_contents", sa.Integer),
+    sa.Column("h5p_completed_contents", sa.Integer),
+    sa.Column("h5p_completion_rate", Real),
+    sa.Column("h5p_total_score", Real),
+    sa.Column("h5p_total_max_score", Real),
+    sa.Column("quiz_avg_score", Real),
+    sa.Column("video_total_videos", sa.Integer),
+    sa.Column("video_completed_videos", sa.Integer),
+    sa.Column("video_completion_rate", Real),
+    sa.Column("video_total_watched_time", sa.Integer),
+    sa.Column("video_overall_progress", Real),
+    sa.Column("overall_completion", Real),
+    sa.Column("grade_percentage", Real),
+    sa.Column("letter_grade", sa.String(10)),
+    sa.Column("completion_rate", Real),
+    sa.Column("discussion_threads_count", sa.Integer),
+    sa.Column("discussion_comments_count", sa.Integer),
+    sa.Column("discussion_total_interactions", sa.Integer),
+    sa.Column("discussion_questions_count", sa.Integer),
+    sa.Column("discussion_total_upvotes", sa.Integer),
+    sa.Column("course_assessment_avg_score", Real),
+    sa.Column("course_progress_avg_completion", Real),
+    sa.Column("relative_to_course_problem_score", Real),
+    sa.Column("relative_to_course_completion", Real),
+    sa.Column("performance_percentile", sa.Integer),
+    sa.Column("is_below_course_average", sa.Boolean),
+    sa.Column("is_top_performer", sa.Boolean),
+    sa.Column("is_bottom_performer", sa.Boolean),
+    sa.Column("is_passed", sa.Boolean),
+    sa.Column("is_dropout", sa.Boolean),
+    comment="Per-learner features and labels as of the end of the partition day (docs/raw_data.md)",
+)

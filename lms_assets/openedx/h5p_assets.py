@@ -1,0 +1,289 @@
+"""H5P per-learner tables (seed 000): scores, video progress and combined progress.
+
+One step fetches all three endpoints per learner and writes the five tables in
+one transaction per course, because they describe the same learners at the
+same moment and share one politeness budget. Learners are fetched
+concurrently (``H5PApiResource.max_concurrency``) under the resource's rate
+limit; a learner whose calls still fail after retries is recorded and skipped.
+"""
+
+import threading
+from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+import sqlalchemy as sa
+from pydantic import Field
+
+from lms_assets import quality
+from lms_assets.http_client import SourceAuthenticationError, SourceError
+from lms_assets.loading import CourseLoad, load_per_course, report_metadata
+from lms_assets.metadata import markdown_table
+from lms_assets.openedx.checks import RULES
+from lms_assets.openedx.parsing import (
+    H5P_SOURCE,
+    parse_dashboard,
+    parse_h5p_scores,
+    parse_video_progress,
+)
+from lms_assets.openedx.resources import H5PApiResource
+from lms_assets.partitions import (
+    CourseDay,
+    course_days,
+    openedx_course_daily,
+    require_snapshot_days,
+    to_date,
+)
+from lms_assets.records import RecordError
+from lms_assets.warehouse import RejectedRecord, WarehouseResource, partition_filter
+from lms_assets.warehouse.schema import metadata as schema
+
+H5P_TABLES = (
+    "h5p_scores",
+    "h5p_scores_summary",
+    "video_progress",
+    "video_progress_summary",
+    "dashboard_summary",
+)
+FAILURE_CHECK = "learner_failure_ratio"
+
+
+class LearnerFetchConfig(dg.Config):
+    """Run options of the per-learner fetch (seed 000's --max-users, failure tolerance)."""
+
+    max_users: int | None = Field(
+        default=None,
+        gt=0,
+        description="Fetch only the first N enrolled learners (lowest user_id) of each course, "
+        "for trial runs. Unset: every learner.",
+    )
+    max_failure_ratio: float = Field(
+        default=0.02,
+        ge=0,
+        le=1,
+        description="The learner_failure_ratio check fails (and blocks raw_data) when more than "
+        "this share of a course's learners could not be fetched.",
+    )
+
+
+@dataclass
+class LearnerOutcome:
+    user_id: int
+    rows: dict[str, list[dict[str, Any]]] = field(
+        default_factory=lambda: {table: [] for table in H5P_TABLES}
+    )
+    rejected: list[RejectedRecord] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    answered_by: str | None = None
+
+
+def fetch_learner(api: H5PApiResource, partition: CourseDay, user_id: int) -> LearnerOutcome:
+    """All H5P data of one learner. A 404 means "no data" (NULL later), not a failure."""
+    outcome = LearnerOutcome(user_id)
+    course = partition.course_id
+
+    def attempt(endpoint: str, use: Any) -> bool:
+        try:
+            body = api.learner_data(endpoint, user_id, course)
+            if body is not None:
+                use(body)
+            return True
+        except SourceAuthenticationError:
+            raise
+        except (SourceError, RecordError) as exc:
+            outcome.errors.append(f"{endpoint}: {exc}")
+            return False
+
+    def scores(body: dict[str, Any]) -> None:
+        summary, details = parse_h5p_scores(body, partition, user_id)
+        outcome.rows["h5p_scores_summary"].append(summary)
+        outcome.rows["h5p_scores"] += details.rows
+        outcome.rejected += details.rejected
+
+    def videos(body: dict[str, Any]) -> None:
+        summary, details = parse_video_progress(body, partition, user_id)
+        outcome.rows["video_progress_summary"].append(summary)
+        outcome.rows["video_progress"] += details.rows
+        outcome.rejected += details.rejected
+
+    def dashboard(answered_by: str) -> Any:
+        def use(body: dict[str, Any]) -> None:
+            outcome.rows["dashboard_summary"].append(
+                parse_dashboard(body, partition, user_id, answered_by)
+            )
+            outcome.answered_by = answered_by
+
+        return use
+
+    attempt("scores", scores)
+    attempt("video-progress", videos)
+    # The seed's rule: combined-progress first, the older dashboard endpoint when it fails.
+    combined_ok = attempt("combined-progress", dashboard("combined-progress"))
+    if not combined_ok and attempt("dashboard", dashboard("dashboard")):
+        outcome.errors.pop()  # the fallback answered: not a failure of the learner
+    return outcome
+
+
+def _enrolled_learners(
+    warehouse: WarehouseResource, partitions: list[CourseDay]
+) -> dict[CourseDay, list[int]]:
+    table = schema.tables["enrollments"]
+    frame = warehouse.read_frame(
+        sa.select(table.c.course_id, table.c.snapshot_date, table.c.user_id)
+        .where(partition_filter(table, partitions))
+        .order_by(table.c.course_id, table.c.snapshot_date, table.c.user_id)
+    )
+    learners: dict[CourseDay, list[int]] = {p: [] for p in partitions}
+    for course_id, day, user_id in frame.itertuples(index=False):
+        learners[CourseDay(course_id, to_date(day))].append(int(user_id))
+    return learners
+
+
+def _fetch_course(
+    context: dg.AssetExecutionContext,
+    api: H5PApiResource,
+    partition: CourseDay,
+    user_ids: list[int],
+) -> CourseLoad:
+    load = CourseLoad(rows={table: [] for table in H5P_TABLES})
+    failed: dict[int, str] = {}
+    answered_by: Counter[str] = Counter()
+    done = 0
+    lock = threading.Lock()
+    step = max(1, len(user_ids) // 10)
+    with ThreadPoolExecutor(max_workers=api.max_concurrency, thread_name_prefix="h5p") as pool:
+        futures: dict[Future[LearnerOutcome], int] = {
+            pool.submit(fetch_learner, api, partition, uid): uid for uid in user_ids
+        }
+        try:
+            for future in as_completed(futures):
+                outcome = future.result()
+                with lock:
+                    done += 1
+                    if done % step == 0 or done == len(user_ids):
+                        context.log.info(
+                            f"{partition}: {done}/{len(user_ids)} learners fetched, "
+                            f"{len(failed)} failed"
+                        )
+                if outcome.errors:
+                    failed[outcome.user_id] = "; ".join(outcome.errors)
+                if outcome.answered_by:
+                    answered_by[outcome.answered_by] += 1
+                for table, rows in outcome.rows.items():
+                    load.rows[table] += rows
+                load.rejected += outcome.rejected
+        except SourceAuthenticationError:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    for table in H5P_TABLES:  # deterministic row order whatever the completion order
+        load.rows[table].sort(key=lambda r: (r["user_id"], r.get("content_id", 0)))
+    for user_id, reason in sorted(failed.items()):
+        context.log.warning(f"{partition}: learner {user_id} failed: {reason}")
+        load.rejected.append(
+            RejectedRecord(
+                course_id=partition.course_id,
+                snapshot_date=partition.day,
+                source=H5P_SOURCE,
+                reason=f"learner {user_id}: {reason}",
+                record_key=str(user_id),
+            )
+        )
+    load.reasons["learner fetch failed"] = len(failed)
+    load.info = {"learners": len(user_ids), "failed": sorted(failed), "answered_by": answered_by}
+    return load
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            table,
+            deps=["enrollments"],
+            group_name="h5p",
+            kinds={"api", "sql"},
+            description=schema.tables[table].comment,
+        )
+        for table in H5P_TABLES
+    ],
+    check_specs=[
+        *(
+            spec
+            for table in H5P_TABLES
+            for spec in quality.check_specs(table, RULES[table], blocking=True)
+        ),
+        dg.AssetCheckSpec(
+            FAILURE_CHECK,
+            asset="h5p_scores_summary",
+            blocking=True,
+            description="Share of learners whose H5P calls failed after retries is at most "
+            "max_failure_ratio (default 2%) in every course.",
+        ),
+    ],
+    partitions_def=openedx_course_daily,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="h5p_api",
+)
+def h5p_learner_progress(
+    context: dg.AssetExecutionContext,
+    config: LearnerFetchConfig,
+    h5p_api: H5PApiResource,
+    warehouse: WarehouseResource,
+):
+    """Fetch every enrolled learner's H5P scores, video progress and combined progress."""
+    partitions = course_days(context)
+    require_snapshot_days(partitions, H5P_SOURCE)
+    learners = _enrolled_learners(warehouse, partitions)
+    empty = [str(p) for p, ids in learners.items() if not ids]
+    if empty:
+        raise dg.Failure(
+            description="No enrollments stored for "
+            + ", ".join(empty[:10])
+            + ": materialize `enrollments` for these partitions first (the H5P API is asked "
+            "about enrolled learners only)."
+        )
+
+    def fetch(partition: CourseDay) -> CourseLoad:
+        user_ids = (
+            learners[partition][: config.max_users] if config.max_users else learners[partition]
+        )
+        return _fetch_course(context, h5p_api, partition, user_ids)
+
+    report = load_per_course(context, partitions, warehouse, "h5p_learner_progress", fetch)
+    ratios = []
+    for partition in report.written:
+        info = report.info[partition]
+        ratio = len(info["failed"]) / info["learners"] if info["learners"] else 0.0
+        ratios.append(
+            {
+                "partition": str(partition),
+                "learners": info["learners"],
+                "failed": len(info["failed"]),
+                "ratio": round(ratio, 4),
+                "failed_user_ids": ", ".join(map(str, info["failed"][:20])) or "-",
+                "answered_by": dict(info["answered_by"]),
+            }
+        )
+    failures_table = markdown_table(
+        ratios[:50], ["partition", "learners", "failed", "ratio", "failed_user_ids", "answered_by"]
+    )
+    http = h5p_api.stats.as_metadata("http")
+    for table in H5P_TABLES:
+        extra = {"learner_failures": dg.MetadataValue.md(failures_table), **http}
+        yield dg.MaterializeResult(
+            asset_key=table, metadata=report_metadata(report, table, **extra)
+        )
+    for table in H5P_TABLES:
+        yield from quality.evaluate(warehouse, table, RULES[table], report.written)
+    worst = max((r["ratio"] for r in ratios), default=0.0)
+    yield dg.AssetCheckResult(
+        asset_key="h5p_scores_summary",
+        check_name=FAILURE_CHECK,
+        passed=worst <= config.max_failure_ratio,
+        metadata={
+            "worst_ratio": worst,
+            "threshold": config.max_failure_ratio,
+            "failed_learners": sum(r["failed"] for r in ratios),
+            "per_course": dg.MetadataValue.md(failures_table),
+        },
+    )

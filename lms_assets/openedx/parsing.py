@@ -1,0 +1,271 @@
+"""Turning Open edX and H5P API bodies into warehouse rows.
+
+Each parser takes one record and raises ``RecordError`` with the field and the
+reason when the record is unusable; ``parse_records`` applies one to a list,
+drops duplicate keys, and keeps the refused records with their reasons.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lms_assets.http_client import SourceResponseError
+from lms_assets.partitions import CourseDay
+from lms_assets.records import RecordError, as_bool, as_float, as_int, as_str, as_utc_datetime
+from lms_assets.warehouse import RejectedRecord
+
+MOOC_SOURCE = "Open edX API"
+H5P_SOURCE = "H5P API"
+
+Row = dict[str, Any]
+Parser = Callable[[dict[str, Any], CourseDay], Row]
+
+
+@dataclass
+class Parsed:
+    rows: list[Row] = field(default_factory=list)
+    rejected: list[RejectedRecord] = field(default_factory=list)
+    reasons: Counter[str] = field(default_factory=Counter)
+
+
+def _base(partition: CourseDay) -> Row:
+    return {"course_id": partition.course_id, "snapshot_date": partition.day}
+
+
+def _learner(record: dict[str, Any], partition: CourseDay) -> Row:
+    return {**_base(partition), "user_id": as_int(record, "user_id", required=True)}
+
+
+def parse_records(
+    records: Sequence[Any],
+    parse: Parser,
+    partition: CourseDay,
+    *,
+    source: str,
+    key: Sequence[str] = ("user_id",),
+    first_index: int = 0,
+    parsed: Parsed | None = None,
+) -> Parsed:
+    """Parse ``records``; refuse unusable ones and repeated keys (the first is kept)."""
+    parsed = parsed or Parsed()
+    seen = {tuple(row[k] for k in key) for row in parsed.rows}
+    for index, record in enumerate(records, start=first_index):
+        record_key = record.get(key[-1]) if isinstance(record, dict) else None
+        try:
+            if not isinstance(record, dict):
+                raise RecordError(f"record is a {type(record).__name__}, not an object")
+            row = parse(record, partition)
+            row_key = tuple(row[k] for k in key)
+            if row_key in seen:
+                shown = ", ".join(f"{k} {v}" for k, v in zip(key, row_key, strict=True))
+                raise RecordError(f"duplicate {shown} (first occurrence kept)")
+        except RecordError as exc:
+            reason = str(exc)
+            category = "duplicate " + "/".join(key) if reason.startswith("duplicate") else reason
+            parsed.reasons[category.split("=")[0].strip()] += 1
+            parsed.rejected.append(
+                RejectedRecord(
+                    course_id=partition.course_id,
+                    snapshot_date=partition.day,
+                    source=source,
+                    reason=f"record #{index}: {reason}",
+                    record_key=None if record_key is None else str(record_key),
+                    payload=record,
+                )
+            )
+            continue
+        seen.add(row_key)
+        parsed.rows.append(row)
+    return parsed
+
+
+def records_at(body: Any, path: Sequence[str], what: str) -> list[Any]:
+    """The list at ``path`` inside ``body``, or a SourceResponseError saying what was there."""
+    node = body
+    for step in path:
+        if not isinstance(node, dict) or step not in node:
+            raise SourceResponseError(
+                f"{what}: expected a list at {'.'.join(path)}, but '{step}' is missing"
+            )
+        node = node[step]
+    if not isinstance(node, list):
+        raise SourceResponseError(
+            f"{what}: expected a list at {'.'.join(path)}, got {type(node).__name__}"
+        )
+    return node
+
+
+# -- Open edX custom API ----------------------------------------------------------------------
+def parse_enrollment(record: dict[str, Any], partition: CourseDay) -> Row:
+    return {
+        **_learner(record, partition),
+        "username": as_str(record, "username", max_length=150),
+        "email": as_str(record, "email", max_length=254),
+        "full_name": as_str(record, "full_name", max_length=255),
+        "mode": as_str(record, "mode", max_length=50),
+        "is_active": as_bool(record, "is_active"),
+        "enrolled_at": as_utc_datetime(record, "created"),
+        "student_code": as_str(record, "mssv", max_length=50),
+        "class_code": as_str(record, "class_code", max_length=50),
+    }
+
+
+def parse_grade(record: dict[str, Any], partition: CourseDay) -> Row:
+    return {
+        **_learner(record, partition),
+        "grade_percentage": as_float(record, "grade_percentage", minimum=0, maximum=100),
+        "letter_grade": as_str(record, "letter_grade", max_length=10),
+        "is_passed": as_bool(record, "is_passed"),
+    }
+
+
+def parse_progress(record: dict[str, Any], partition: CourseDay) -> Row:
+    return {
+        **_learner(record, partition),
+        "current_chapter": as_str(record, "current_chapter", max_length=255),
+        "current_section": as_str(record, "current_section", max_length=255),
+        "current_unit": as_str(record, "current_unit", max_length=255),
+        "completion_rate": as_float(record, "completion_rate", minimum=0, maximum=100),
+        "last_activity": as_utc_datetime(record, "last_activity"),
+    }
+
+
+def _count(record: dict[str, Any], name: str) -> int | None:
+    value = as_int(record, name)
+    if value is not None and value < 0:
+        raise RecordError(f"{name}={value} is negative")
+    return value
+
+
+def parse_discussion(record: dict[str, Any], partition: CourseDay) -> Row:
+    return {
+        **_learner(record, partition),
+        **{
+            name: _count(record, name)
+            for name in (
+                "threads_count",
+                "comments_count",
+                "total_interactions",
+                "questions_count",
+                "total_upvotes",
+            )
+        },
+    }
+
+
+# -- H5P API (one learner's body at a time) ---------------------------------------------------
+def _for_learner(user_id: int) -> Callable[[dict[str, Any], CourseDay], Row]:
+    def base(record: dict[str, Any], partition: CourseDay) -> Row:
+        return {**_base(partition), "user_id": user_id}
+
+    return base
+
+
+def _summary(body: dict[str, Any], name: str) -> dict[str, Any]:
+    summary = body.get(name)
+    if not isinstance(summary, dict):
+        raise RecordError(f"'{name}' is missing or not an object")
+    return summary
+
+
+def parse_h5p_scores(
+    body: dict[str, Any], partition: CourseDay, user_id: int
+) -> tuple[Row, Parsed]:
+    """(summary row, parsed content rows) of one learner's ``scores`` body."""
+    summary = _summary(body, "summary")
+    summary_row = {
+        **_base(partition),
+        "user_id": user_id,
+        "total_contents": as_int(summary, "total_contents"),
+        "completed_contents": as_int(summary, "completed_contents"),
+        "total_score": as_float(summary, "total_score", minimum=0),
+        "total_max_score": as_float(summary, "total_max_score", minimum=0),
+        "overall_percentage": as_float(summary, "overall_percentage", minimum=0, maximum=100),
+    }
+    base = _for_learner(user_id)
+
+    def content(record: dict[str, Any], p: CourseDay) -> Row:
+        score, max_score = as_float(record, "score"), as_float(record, "max_score", minimum=0)
+        if score is not None and max_score is not None and score > max_score:
+            raise RecordError(f"score={score} is above max_score={max_score}")
+        return {
+            **base(record, p),
+            "content_id": as_int(record, "content_id", required=True),
+            "score": score,
+            "max_score": max_score,
+            "percentage": as_float(record, "percentage", minimum=0, maximum=100),
+            "opened": as_bool(record, "opened"),
+            "finished": as_bool(record, "finished"),
+            "time_spent": as_int(record, "time"),
+        }
+
+    scores = body.get("scores") or []
+    if not isinstance(scores, list):
+        raise RecordError("'scores' is not a list")
+    details = parse_records(
+        scores, content, partition, source=H5P_SOURCE, key=("user_id", "content_id")
+    )
+    return summary_row, details
+
+
+def parse_video_progress(
+    body: dict[str, Any], partition: CourseDay, user_id: int
+) -> tuple[Row, Parsed]:
+    """(summary row, parsed video rows) of one learner's ``video-progress`` body."""
+    summary = _summary(body, "summary")
+    summary_row = {
+        **_base(partition),
+        "user_id": user_id,
+        "total_videos": as_int(summary, "total_videos"),
+        "completed_videos": as_int(summary, "completed_videos"),
+        "in_progress_videos": as_int(summary, "in_progress_videos"),
+        "total_watched_time": as_int(summary, "total_watched_time"),
+        "overall_progress": as_float(summary, "overall_progress", minimum=0, maximum=100),
+    }
+    base = _for_learner(user_id)
+
+    def video(record: dict[str, Any], p: CourseDay) -> Row:
+        return {
+            **base(record, p),
+            "content_id": as_int(record, "content_id", required=True),
+            "progress_percent": as_float(record, "progress_percent", minimum=0, maximum=100),
+            "current_time": as_int(record, "current_time"),
+            "duration": as_int(record, "duration"),
+            "status": as_str(record, "status", max_length=32),
+        }
+
+    videos = body.get("videos") or []
+    if not isinstance(videos, list):
+        raise RecordError("'videos' is not a list")
+    details = parse_records(
+        videos, video, partition, source=H5P_SOURCE, key=("user_id", "content_id")
+    )
+    return summary_row, details
+
+
+def parse_dashboard(
+    body: dict[str, Any], partition: CourseDay, user_id: int, answered_by: str
+) -> Row:
+    """A ``dashboard_summary`` row from combined-progress or (fallback) dashboard."""
+    if answered_by == "combined-progress":
+        overall = _summary(body, "overall")
+        h5p, video = _summary(body, "scores"), _summary(body, "video_progress")
+    else:
+        overall, h5p, video = body, _summary(body, "h5p"), _summary(body, "video")
+    return {
+        **_base(partition),
+        "user_id": user_id,
+        "overall_completion": as_float(overall, "overall_completion", minimum=0, maximum=100),
+        "total_items": as_int(overall, "total_items"),
+        "completed_items": as_int(overall, "completed_items"),
+        "h5p_total_contents": as_int(h5p, "total_contents"),
+        "h5p_completed_contents": as_int(h5p, "completed_contents"),
+        "h5p_overall_percentage": as_float(h5p, "overall_percentage", minimum=0, maximum=100),
+        "video_total_videos": as_int(video, "total_videos"),
+        "video_completed_videos": as_int(video, "completed_videos"),
+        "video_overall_progress": as_float(video, "overall_progress", minimum=0, maximum=100),
+        "answered_by": answered_by,
+    }
