@@ -175,8 +175,16 @@ def compute_raw_data(
     frame["is_dropout"] = dropout
 
     for column in schema.tables["raw_data"].columns:
-        if column.name in frame and isinstance(column.type, sa.Integer):
+        if column.name not in frame:
+            continue
+        if isinstance(column.type, sa.Integer):
             frame[column.name] = pd.to_numeric(frame[column.name]).round().astype("Int64")
+        elif isinstance(column.type, sa.Boolean):
+            frame[column.name] = (
+                frame[column.name]
+                .map(lambda v: None if v is None or pd.isna(v) else bool(v))
+                .astype(object)
+            )
     ordered = [c.name for c in schema.tables["raw_data"].columns if c.name != "loaded_at"]
     return frame[ordered].sort_values(KEY, ignore_index=True)
 
@@ -235,6 +243,14 @@ def _histogram(values: pd.Series) -> str:
     counts = np.histogram(values.dropna().astype(float), bins=10, range=(0, 100))[0]
     peak = counts.max() or 1
     return "".join(" ▁▂▃▄▅▆▇█"[round(8 * c / peak)] for c in counts)
+
+
+def _balance(labels: pd.Series) -> dict[str, int]:
+    return {
+        "true": int((labels == True).sum()),  # noqa: E712 - object dtype with None
+        "false": int((labels == False).sum()),  # noqa: E712
+        "null": int(labels.isna().sum()),
+    }
 
 
 def label_summary(frame: pd.DataFrame) -> list[dict[str, object]]:
@@ -332,8 +348,7 @@ def raw_data(
             "dagster/row_count": len(frame),
             "partitions_written": len(partitions),
             "label_balance": {
-                "is_passed": frame["is_passed"].value_counts(dropna=False).rename(str).to_dict(),
-                "is_dropout": frame["is_dropout"].value_counts(dropna=False).rename(str).to_dict(),
+                label: _balance(frame[label]) for label in ("is_passed", "is_dropout")
             },
             "per_course": dg.MetadataValue.md(markdown_table(summary[:50], shown)),
             "preview": dg.MetadataValue.md(
