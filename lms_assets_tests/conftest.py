@@ -106,3 +106,9 @@ def pytest_terminal_summary(terminalreporter) -> None:
         for backend in BACKENDS
     )
     terminalreporter.write_line(f"warehouse backends exercised -> {line}")
+
+
+@pytest.fixture
+def sqlite_warehouse(tmp_path) -> WarehouseResource:
+    """For tests of source logic that does not depend on the database engine."""
+    return WarehouseResource(url=f"sqlite:///{tmp_path / 'warehouse.sqlite'}")
