@@ -1,0 +1,1 @@
+"""Benchmarks: each compares our way with the seeds' way (and the physical limit) in one run."""

@@ -1,0 +1,23 @@
+"""Run benchmarks: ``python -m benchmarks [name ...]`` (default: all). See docs/benchmarks.md."""
+
+import sys
+import warnings
+
+import dagster as dg
+
+from benchmarks import fetch_h5p, raw_data_build
+
+BENCHMARKS = {"fetch_h5p": fetch_h5p.main, "raw_data_build": raw_data_build.main}
+
+
+def main(argv: list[str]) -> int:
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    names = argv or list(BENCHMARKS)
+    for name in names:
+        print(f"== {name}")
+        BENCHMARKS[name]()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
