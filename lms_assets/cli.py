@@ -61,6 +61,19 @@ def _add_sandbox_options(parser: argparse.ArgumentParser, default_port: int) -> 
         default=0,
         help="bad enrollment records appended per course",
     )
+    group.add_argument(
+        "--malformed-learners",
+        type=int,
+        default=0,
+        help="the first N learners of each course get broken H5P bodies",
+    )
+    group.add_argument(
+        "--broken-endpoint",
+        action="append",
+        default=[],
+        help="an endpoint that always answers 500 (repeatable), e.g. "
+        "h5p_combined_progress, stats_activity",
+    )
     group.add_argument("--fault-seed", type=int, default=0, help="seeds the fault dice")
     group.add_argument("--verbose", action="store_true", help="log every request")
 
@@ -82,6 +95,8 @@ def _sandbox_from(args: argparse.Namespace) -> Sandbox:
         malformed_rate=args.malformed_rate,
         max_page_size=args.max_page_size,
         enrollment_defects=args.enrollment_defects,
+        malformed_learners=args.malformed_learners,
+        broken_endpoints=frozenset(args.broken_endpoint),
         seed=args.fault_seed,
     )
     return Sandbox(

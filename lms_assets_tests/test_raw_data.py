@@ -6,8 +6,8 @@ Course benchmarks: assessment average 70.0, progress average 45.0.
 | learner | edge case | enrolled | last activity | active | grade |
 |---|---|---|---|---|---|
 | 1 Ann  | engaged, top performer           | 02-25 00:00 (14 d) | 03-10 12:00 (0 d)  | yes | 90 |
-| 2 Bao  | no H5P data; exactly 7 d idle    | 03-03 12:00 (7.5 d)| 03-04 00:00 (7 d)  | yes | 80 (tie) |
-| 3 Chi  | zero videos; exactly 30 d idle   | 01-01 00:00 (69 d) | 02-09 00:00 (30 d) | no  | 80 (tie) |
+| 2 Bao  | no H5P data; exactly 7 d idle    | 03-03 12:00 (7.5 d)| 03-04 00:00 (7 d)  | yes | 80 |
+| 3 Chi  | zero videos; exactly 30 d idle   | 01-01 00:00 (69 d) | 02-09 00:00 (30 d) | no  | 80 |
 | 4 Dung | never active, missing grade      | 03-10 23:30 (0 d)  | NULL               | no  | - |
 | 5 Em   | dropout: 31 d idle               | 01-15 00:00 (55 d) | 02-08 00:00 (31 d) | no  | 40 |
 | 6 Phuc | inactive but 3 d idle            | 02-11 00:00 (28 d) | 03-08 00:00 (3 d)  | no  | 60 |
@@ -167,53 +167,19 @@ def fixture_tables(day: dt.date, grade_shift: float = 0.0) -> dict[str, list[dic
     }
 
 
-N = None
+N, T_, F_ = None, True, False
+# fmt: off
 # user: weeks, days_idle, h5p_rate, quiz, video_rate, overall, grade, completion, talk_total,
 #       rel_score, rel_completion, percentile, below_avg, top, bottom, passed, dropout
 EXPECTED = {
-    1: (
-        2.0,
-        0,
-        80.0,
-        80.0,
-        50.0,
-        71.43,
-        90.0,
-        80.0,
-        5,
-        20.0,
-        35.0,
-        75,
-        False,
-        True,
-        False,
-        True,
-        False,
-    ),
-    2: (1.0, 7, N, N, N, N, 80.0, 60.0, 0, 10.0, 15.0, 25, False, False, False, True, False),
-    3: (9.86, 30, 0.0, 0.0, N, N, 80.0, 40.0, N, 10.0, -5.0, 25, False, False, False, True, N),
-    4: (0.0, N, N, N, N, N, N, 0.0, N, N, -45.0, N, N, N, N, N, N),
-    5: (7.86, 31, N, 0.0, 0.0, N, 40.0, 10.0, 1, -30.0, -35.0, 10, True, False, True, False, True),
-    6: (
-        4.0,
-        3,
-        50.0,
-        60.0,
-        100.0,
-        64.29,
-        60.0,
-        50.0,
-        2,
-        -10.0,
-        5.0,
-        10,
-        True,
-        False,
-        True,
-        True,
-        False,
-    ),
+    1: (2.0,  0,  80.0, 80.0, 50.0,  71.43, 90.0, 80.0, 5, 20.0,  35.0,  75, F_, T_, F_, T_, F_),
+    2: (1.0,  7,  N,    N,    N,     N,     80.0, 60.0, 0, 10.0,  15.0,  25, F_, F_, F_, T_, F_),
+    3: (9.86, 30, 0.0,  0.0,  N,     N,     80.0, 40.0, N, 10.0,  -5.0,  25, F_, F_, F_, T_, N),
+    4: (0.0,  N,  N,    N,    N,     N,     N,    0.0,  N, N,     -45.0, N,  N,  N,  N,  N,  N),
+    5: (7.86, 31, N,    0.0,  0.0,   N,     40.0, 10.0, 1, -30.0, -35.0, 10, T_, F_, T_, F_, T_),
+    6: (4.0,  3,  50.0, 60.0, 100.0, 64.29, 60.0, 50.0, 2, -10.0, 5.0,   10, T_, F_, T_, T_, F_),
 }
+# fmt: on
 COLUMNS = (
     "weeks_since_enrollment",
     "days_since_last_activity",
