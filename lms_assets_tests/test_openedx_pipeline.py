@@ -195,3 +195,37 @@ def test_raw_data_alone_needs_no_api(sandbox, sqlite_warehouse, instance) -> Non
     result = run_graph(sandbox, sqlite_warehouse, instance, selection=["raw_data"])
     assert result.success
     assert snapshot(sqlite_warehouse, ["raw_data"]) == before
+
+
+def test_one_run_covers_many_courses_like_a_single_run_backfill(
+    sandbox, sqlite_warehouse, instance
+) -> None:
+    courses = list(sandbox.university.courses)
+    partitions.register_courses(instance, partitions.openedx_courses, courses)
+    day = partitions.today().isoformat()
+    http = {"backoff_seconds": 0.0, "requests_per_second": 0.0}
+    job = dg.Definitions(
+        assets=all_assets,
+        resources={
+            "warehouse": sqlite_warehouse,
+            "openedx_api": OpenEdxApiResource(
+                base_url=sandbox.openedx_base_url, session_id=sandbox.session_id, **http
+            ),
+            "h5p_api": H5PApiResource(base_url=sandbox.h5p_base_url, **http),
+        },
+    ).resolve_implicit_global_asset_job_def()
+    # The tags a single-run backfill of a partition range puts on its run.
+    result = job.execute_in_process(
+        instance=instance,
+        tags={
+            "dagster/asset_partition_range_start": f"{courses[0]}|{day}",
+            "dagster/asset_partition_range_end": f"{courses[-1]}|{day}",
+        },
+    )
+    assert result.success
+    table = schema.tables["raw_data"]
+    with sqlite_warehouse.engine.connect() as conn:
+        query = sa.select(table.c.course_id, sa.func.count()).group_by(table.c.course_id)
+        counts = {course: n for course, n in conn.execute(query)}
+    assert counts == {c: len(sandbox.university.courses[c].learners) for c in courses}
+    assert len(instance.get_run_records()) == 1
