@@ -129,7 +129,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     with _sandbox_from(args) as sandbox:
         report = demo.run_demo(sandbox)
     warehouse_url = os.environ.get("LMS_WAREHOUSE_URL") or settings.default_warehouse_url()
-    from lms_assets.warehouse.resource import redacted
+    from lms_assets.db import redacted
 
     demo.print_report(report, redacted(warehouse_url))
     return 0 if report.ok else 1

@@ -16,9 +16,12 @@ from pathlib import Path
 import dagster as dg
 import sqlalchemy as sa
 
-from lms_assets import partitions
+from lms_assets import partitions, settings
+from lms_assets.db import redacted
+from lms_assets.moodle.resources import MoodleDatabaseResource
 from lms_assets.openedx.resources import OpenEdxApiResource
 from lms_assets.sandbox import Sandbox
+from lms_assets.sandbox.moodle_db import write_moodle_database
 from lms_assets.warehouse import WarehouseResource
 from lms_assets.warehouse.schema import metadata
 
@@ -60,28 +63,43 @@ def register_sandbox_courses(instance: dg.DagsterInstance, api: OpenEdxApiResour
 
 def run_demo(sandbox: Sandbox) -> DemoReport:
     # Imported here so definitions see the environment the sandbox just set.
-    from lms_assets.definitions import all_assets
+    from lms_assets.definitions import MOODLE_ASSETS, OPENEDX_ASSETS
     from lms_assets.resources import build_resources
 
     os.environ.update(sandbox.environment())
+    home = prepare_environment()
+    moodle_url = os.environ.setdefault(
+        "LMS_MOODLE_URL", f"sqlite:///{home.parent / 'data' / 'moodle_sandbox.sqlite'}"
+    )
+    moodle_site = write_moodle_database(sandbox.university, moodle_url)
+    print(f"Sandbox Moodle {redacted(moodle_url)}: {moodle_site.log_rows} log rows")
     # The sandbox is ours and on loopback: no need for the production politeness limits.
     for name in ("LMS_OPENEDX_REQUESTS_PER_SECOND", "LMS_H5P_REQUESTS_PER_SECOND"):
         os.environ.setdefault(name, "500")
     os.environ.setdefault("LMS_H5P_MAX_CONCURRENCY", "16")
-    prepare_environment()
     resources = build_resources()
     report = DemoReport()
-    warehouse: WarehouseResource = resources["warehouse"]
+    # Resources wired with EnvVar resolve only inside runs; the demo's own reads use values.
+    warehouse = WarehouseResource(
+        url=os.environ.get("LMS_WAREHOUSE_URL") or settings.default_warehouse_url()
+    )
+    moodle = MoodleDatabaseResource(url=moodle_url)
     api = OpenEdxApiResource(base_url=sandbox.openedx_base_url, session_id=sandbox.session_id)
     today = partitions.today()
 
     with dg.DagsterInstance.get() as instance:
         courses = register_sandbox_courses(instance, api)
-        print(f"Sandbox {sandbox.base_url}: {len(courses)} courses; materializing {today}")
-        for course_id in courses:
+        moodle_courses = moodle.visible_course_ids()
+        partitions.register_courses(instance, partitions.moodle_courses, moodle_courses)
+        print(
+            f"Sandbox {sandbox.base_url}: {len(courses)} Open edX and {len(moodle_courses)} "
+            f"Moodle courses; materializing {today}"
+        )
+        work = [(OPENEDX_ASSETS, c) for c in courses] + [(MOODLE_ASSETS, c) for c in moodle_courses]
+        for assets, course_id in work:
             started = time.monotonic()
             result = dg.materialize(
-                all_assets,
+                assets,
                 instance=instance,
                 resources=resources,
                 partition_key=partitions.CourseDay(course_id, today).partition_key,
@@ -98,7 +116,8 @@ def run_demo(sandbox: Sandbox) -> DemoReport:
                 else:
                     report.checks_failed.append(f"{name} [{course_id}]")
             status = "ok" if result.success else "FAILED"
-            print(f"  {course_id}: {status} in {time.monotonic() - started:.1f}s")
+            source = "Moodle course" if assets is MOODLE_ASSETS else "Open edX"
+            print(f"  {source} {course_id}: {status} in {time.monotonic() - started:.1f}s")
 
     with warehouse.engine.connect() as conn:
         for table in metadata.sorted_tables:

@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 
 from lms_assets import settings
+from lms_assets.moodle.resources import MoodleDatabaseResource
 from lms_assets.openedx.resources import H5PApiResource, OpenEdxApiResource
 from lms_assets.warehouse import WarehouseResource
 
@@ -53,5 +54,10 @@ def build_resources() -> dict[str, Any]:
             requests_per_second=_number("LMS_H5P_REQUESTS_PER_SECOND", 10.0),
             max_concurrency=int(_number("LMS_H5P_MAX_CONCURRENCY", 8)),
             **http,
+        ),
+        "moodle": MoodleDatabaseResource(
+            url=dg.EnvVar("LMS_MOODLE_URL"),
+            table_prefix=os.environ.get("LMS_MOODLE_TABLE_PREFIX", "mdl_"),
+            timezone=os.environ.get("LMS_MOODLE_TIMEZONE", settings.TIMEZONE),
         ),
     }

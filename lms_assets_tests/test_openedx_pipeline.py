@@ -4,7 +4,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from lms_assets import partitions
-from lms_assets.definitions import all_assets
+from lms_assets.definitions import OPENEDX_ASSETS as all_assets
 from lms_assets.openedx.resources import H5PApiResource, OpenEdxApiResource
 from lms_assets.partitions import CourseDay
 from lms_assets.warehouse.schema import metadata as schema

@@ -19,12 +19,12 @@ import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
 from pydantic import Field
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
+from lms_assets.db import get_engine, normalize_url, redacted
 from lms_assets.partitions import CourseDay
 from lms_assets.warehouse import schema
 
-_engines: dict[str, Engine] = {}
 _schema_ready: set[str] = set()
 _lock = threading.Lock()
 
@@ -54,45 +54,6 @@ class WarehouseError(RuntimeError):
     """A write that would break the warehouse's guarantees (nothing was written)."""
 
 
-def normalize_url(url: str) -> str:
-    """MySQL URLs get the pymysql driver and utf8mb4 unless they say otherwise."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() in ("mysql", "mariadb"):
-        if parsed.drivername in ("mysql", "mariadb"):
-            parsed = parsed.set(drivername=f"{parsed.drivername}+pymysql")
-        if "charset" not in parsed.query:
-            parsed = parsed.update_query_dict({"charset": "utf8mb4"})
-    return parsed.render_as_string(hide_password=False)
-
-
-def redacted(url: str) -> str:
-    """The URL as it may appear in logs and metadata: password hidden."""
-    return make_url(url).render_as_string(hide_password=True)
-
-
-def _create_engine(url: str) -> Engine:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
-        if database and database != ":memory:":
-            from pathlib import Path
-
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 60})
-
-        @sa.event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-            # WAL lets the UI and checks read while a run writes; steps of one run
-            # may write from several processes, hence the generous busy timeout.
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=60000")
-            cursor.close()
-
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_recycle=3600)
-
-
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -113,10 +74,8 @@ class WarehouseResource(dg.ConfigurableResource):
     def engine(self) -> Engine:
         """One engine (and pool) per URL per process, with the schema ensured once."""
         url = normalize_url(self.url)
+        engine = get_engine(url)
         with _lock:
-            engine = _engines.get(url)
-            if engine is None:
-                engine = _engines[url] = _create_engine(url)
             if url not in _schema_ready:
                 ensure_schema(engine)
                 _schema_ready.add(url)

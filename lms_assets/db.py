@@ -1,0 +1,80 @@
+"""Engines for every database the product talks to: one factory, one cache per URL.
+
+The warehouse connects read-write; source databases (Moodle) connect read-only,
+enforced by the connection itself so a bug can never write to a production LMS.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+_engines: dict[tuple[str, bool], Engine] = {}
+_lock = threading.Lock()
+
+
+def normalize_url(url: str) -> str:
+    """MySQL URLs get the pymysql driver and utf8mb4 unless they say otherwise."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() in ("mysql", "mariadb"):
+        if parsed.drivername in ("mysql", "mariadb"):
+            parsed = parsed.set(drivername=f"{parsed.drivername}+pymysql")
+        if "charset" not in parsed.query:
+            parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    return parsed.render_as_string(hide_password=False)
+
+
+def redacted(url: str) -> str:
+    """The URL as it may appear in logs and metadata: password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def get_engine(url: str, *, read_only: bool = False) -> Engine:
+    """The process's engine (and pool) for ``url``."""
+    url = normalize_url(url)
+    with _lock:
+        engine = _engines.get((url, read_only))
+        if engine is None:
+            engine = _engines[(url, read_only)] = _create_engine(url, read_only)
+        return engine
+
+
+def _create_engine(url: str, read_only: bool) -> Engine:
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not read_only:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 60})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            if read_only:
+                cursor.execute("PRAGMA query_only = ON")
+            else:
+                # WAL lets the UI and checks read while a run writes; steps of one run may
+                # write from several processes, hence the generous busy timeout.
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.close()
+
+        return engine
+    engine = sa.create_engine(url, pool_pre_ping=True, pool_recycle=3600)
+    if read_only:
+
+        @sa.event.listens_for(engine, "connect")
+        def _read_only_session(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            if backend in ("mysql", "mariadb"):
+                cursor.execute("SET SESSION TRANSACTION READ ONLY")
+            elif backend == "postgresql":
+                cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            cursor.close()
+
+    return engine

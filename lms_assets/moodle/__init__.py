@@ -1,0 +1,1 @@
+"""Moodle course activity (seed 001): read-only queries on Moodle's own database."""

@@ -1,0 +1,317 @@
+"""Moodle course activity (seed 001): activity_counts, user_counts and user_activity.
+
+Seed 001's scheduler, status table, "already running" guard and prerequisite
+waiting are Dagster's job here: partitions, run status, asset dependencies and
+the ``moodle_db`` pool.
+"""
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import dagster as dg
+import sqlalchemy as sa
+
+from lms_assets import quality
+from lms_assets.metadata import markdown_table, preview
+from lms_assets.moodle.resources import MoodleDatabaseResource
+from lms_assets.partitions import (
+    CourseDay,
+    course_days,
+    moodle_course_daily,
+    require_snapshot_days,
+    to_date,
+)
+from lms_assets.warehouse import WarehouseResource, partition_filter
+from lms_assets.warehouse.schema import VIEW_COLUMNS
+from lms_assets.warehouse.schema import metadata as schema
+
+COURSE_DAY_KEY = ["course_id", "snapshot_date"]
+MOODLE_ASSET = {
+    "partitions_def": moodle_course_daily,
+    "backfill_policy": dg.BackfillPolicy.single_run(),
+    "pool": "moodle_db",
+    "group_name": "moodle",
+    "kinds": {"sql"},
+}
+
+
+def _sum_of_views(table: sa.Table) -> Any:
+    return sum((table.c[name] for name in VIEW_COLUMNS[1:]), table.c[VIEW_COLUMNS[0]])
+
+
+RULES: dict[str, list[quality.Rule]] = {
+    "activity_counts": [
+        quality.unique_key(COURSE_DAY_KEY),
+        quality.in_range(
+            {name: (0, None) for name in (*VIEW_COLUMNS, "total_views", "active_days")}
+        ),
+        quality.row_condition(
+            "total_views_is_sum_of_parts",
+            "total_views equals the sum of the six view columns.",
+            lambda t: t.c.total_views != _sum_of_views(t),
+        ),
+    ],
+    "user_counts": [
+        quality.unique_key(COURSE_DAY_KEY),
+        quality.in_range({"num_students": (0, None), "num_teachers": (0, None)}),
+    ],
+    "user_activity": [
+        quality.unique_key(COURSE_DAY_KEY),
+        quality.in_range(
+            {
+                name: (0, None)
+                for name in (
+                    *VIEW_COLUMNS,
+                    "total_views",
+                    "active_days",
+                    "num_students",
+                    "num_teachers",
+                    "avg_activity_per_student_per_day",
+                )
+            }
+        ),
+        quality.row_condition(
+            "total_views_is_sum_of_parts",
+            "total_views equals the sum of the six view columns.",
+            lambda t: t.c.total_views != _sum_of_views(t),
+        ),
+        quality.row_condition(
+            "average_needs_students_and_days",
+            "avg_activity_per_student_per_day is NULL exactly when there are no students or no "
+            "active days (no division by zero).",
+            lambda t: sa.or_(
+                sa.and_(
+                    t.c.avg_activity_per_student_per_day.is_(None),
+                    t.c.num_students > 0,
+                    t.c.active_days > 0,
+                ),
+                sa.and_(
+                    t.c.avg_activity_per_student_per_day.is_not(None),
+                    sa.or_(t.c.num_students.is_(None), t.c.num_students == 0, t.c.active_days == 0),
+                ),
+            ),
+        ),
+    ],
+}
+
+
+def moodle_course_ids(partitions: list[CourseDay]) -> list[int]:
+    """Moodle course ids of the partitions; a non-numeric key is refused by name."""
+    ids = []
+    for partition in partitions:
+        if not partition.course_id.isdigit():
+            raise dg.Failure(
+                description=f"Moodle course key {partition.course_id!r} is not a Moodle course "
+                "id (a positive integer); remove it from the moodle_courses partitions."
+            )
+        ids.append(int(partition.course_id))
+    return sorted(set(ids))
+
+
+@dg.asset(
+    check_specs=quality.check_specs("activity_counts", RULES["activity_counts"], blocking=True),
+    **MOODLE_ASSET,
+)
+def activity_counts(
+    context: dg.AssetExecutionContext, moodle: MoodleDatabaseResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Module views of the day by component, from Moodle's standard log.
+
+    Rows of ``logstore_standard_log`` with contextlevel 70 and action 'viewed'
+    whose ``timecreated`` falls in the partition's day (``moodle.timezone``).
+    A log source: any past day can be (back)filled; a single-run backfill reads
+    all its courses and days with one query.
+    """
+    partitions = course_days(context)
+    days = sorted({p.day for p in partitions})
+    counts = moodle.view_counts(moodle_course_ids(partitions), days)
+    zero = dict.fromkeys(moodle.view_components, 0)
+    rows = []
+    for partition in partitions:
+        views = counts.get((int(partition.course_id), partition.day), zero)
+        row = {
+            "course_id": partition.course_id,
+            "snapshot_date": partition.day,
+            **{column: views.get(column, 0) for column in VIEW_COLUMNS},
+        }
+        row["total_views"] = sum(row[c] for c in VIEW_COLUMNS)
+        row["active_days"] = 1 if row["total_views"] else 0
+        rows.append(row)
+    warehouse.write(partitions, {"activity_counts": rows}, asset_name="activity_counts")
+    context.log.info(
+        f"activity_counts: {len(rows)} course-days ({len(days)} days), "
+        f"{sum(r['total_views'] for r in rows)} views"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(rows),
+            "days": len(days),
+            "total_views": sum(r["total_views"] for r in rows),
+            "timezone": moodle.timezone,
+            "preview": preview(rows),
+        },
+        check_results=quality.evaluate(
+            warehouse, "activity_counts", RULES["activity_counts"], partitions
+        ),
+    )
+
+
+@dg.asset(
+    check_specs=[
+        *quality.check_specs("user_counts", RULES["user_counts"], blocking=True),
+        dg.AssetCheckSpec(
+            "num_students_matches_source",
+            asset="user_counts",
+            blocking=True,
+            description="num_students equals the distinct student users Moodle lists for the "
+            "course context, fetched separately.",
+        ),
+    ],
+    **MOODLE_ASSET,
+)
+def user_counts(
+    context: dg.AssetExecutionContext, moodle: MoodleDatabaseResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Students and teachers assigned in each course's context (contextlevel 50).
+
+    Roles are found by shortname (``moodle.student_roles``/``teacher_roles``),
+    falling back to Moodle's stock ids 5 and 3/4. A snapshot: today only.
+    """
+    partitions = course_days(context)
+    require_snapshot_days(partitions, "Moodle role assignments")
+    course_ids = moodle_course_ids(partitions)
+    students, teachers, warnings = moodle.role_ids()
+    for warning in warnings:
+        context.log.warning(warning)
+    counts = moodle.role_counts(course_ids, students, teachers)
+    rows = [
+        {
+            "course_id": p.course_id,
+            "snapshot_date": p.day,
+            "num_students": counts.get(int(p.course_id), (0, 0))[0],
+            "num_teachers": counts.get(int(p.course_id), (0, 0))[1],
+            "student_role_ids": ",".join(map(str, students)),
+            "teacher_role_ids": ",".join(map(str, teachers)),
+        }
+        for p in partitions
+    ]
+    warehouse.write(partitions, {"user_counts": rows}, asset_name="user_counts")
+    listed = moodle.student_user_ids(course_ids, students)
+    mismatches = [
+        {
+            "course_id": r["course_id"],
+            "stored": r["num_students"],
+            "source": len(listed[int(r["course_id"])]),
+        }
+        for r in rows
+        if r["num_students"] != len(listed[int(r["course_id"])])
+    ]
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(rows),
+            "student_role_ids": students,
+            "teacher_role_ids": teachers,
+            "role_warnings": "; ".join(warnings) or "none",
+            "preview": preview(rows),
+        },
+        check_results=[
+            *quality.evaluate(warehouse, "user_counts", RULES["user_counts"], partitions),
+            dg.AssetCheckResult(
+                check_name="num_students_matches_source",
+                passed=not mismatches,
+                metadata={
+                    "mismatches": dg.MetadataValue.md(
+                        markdown_table(mismatches, ["course_id", "stored", "source"])
+                        if mismatches
+                        else "none"
+                    )
+                },
+            ),
+        ],
+    )
+
+
+def average_per_student_per_day(
+    total_views: int | None, students: int | None, active_days: int | None
+) -> Decimal | None:
+    """total / students / active days, rounded half-up to 2 places; NULL instead of / 0."""
+    if total_views is None or not students or not active_days:
+        return None
+    value = Decimal(total_views) / Decimal(students) / Decimal(active_days)
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _stored(warehouse: WarehouseResource, name: str, partitions: list[CourseDay]) -> dict:
+    table = schema.tables[name]
+    with warehouse.engine.connect() as conn:
+        rows = conn.execute(sa.select(table).where(partition_filter(table, partitions))).mappings()
+        return {(r["course_id"], to_date(r["snapshot_date"])): dict(r) for r in rows}
+
+
+@dg.asset(
+    deps=["activity_counts", "user_counts"],
+    check_specs=quality.check_specs("user_activity", RULES["user_activity"], blocking=False),
+    **MOODLE_ASSET,
+)
+def user_activity(
+    context: dg.AssetExecutionContext, moodle: MoodleDatabaseResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Seed 001's merged report: one row per visible course with a category idnumber.
+
+    Views come from that day's activity_counts, students and teachers from that
+    day's user_counts snapshot (NULL when none was taken that day, so a backfill
+    never invents zeros); names come from Moodle's course table.
+    """
+    partitions = course_days(context)
+    details = {row.id: row for row in moodle.course_details(moodle_course_ids(partitions))}
+    activity = _stored(warehouse, "activity_counts", partitions)
+    people = _stored(warehouse, "user_counts", partitions)
+    rows, excluded = [], []
+    for partition in partitions:
+        course = details.get(int(partition.course_id))
+        category_idnumber = (course.category_idnumber or "").strip() if course else ""
+        if course is None or course.visible != 1 or not category_idnumber:
+            reason = (
+                "not in Moodle"
+                if course is None
+                else "hidden"
+                if course.visible != 1
+                else "category has no idnumber"
+            )
+            excluded.append({"course_id": partition.course_id, "reason": reason})
+            continue
+        key = (partition.course_id, partition.day)
+        views, counts = activity.get(key), people.get(key)
+        if views is None:
+            context.log.warning(f"{partition}: no activity_counts stored; views left NULL")
+        row = {
+            "course_id": partition.course_id,
+            "snapshot_date": partition.day,
+            "category_idnumber": category_idnumber,
+            "id_number": course.idnumber,
+            "course_name": course.fullname,
+            "course_shortname": course.shortname,
+            "num_teachers": counts["num_teachers"] if counts else None,
+            "num_students": counts["num_students"] if counts else None,
+            **{
+                c: views[c] if views else None
+                for c in (*VIEW_COLUMNS, "total_views", "active_days")
+            },
+        }
+        row["avg_activity_per_student_per_day"] = average_per_student_per_day(
+            row["total_views"], row["num_students"], row["active_days"]
+        )
+        rows.append(row)
+    warehouse.write(partitions, {"user_activity": rows}, asset_name="user_activity")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(rows),
+            "excluded_courses": dg.MetadataValue.md(
+                markdown_table(excluded[:50], ["course_id", "reason"]) if excluded else "none"
+            ),
+            "preview": preview(rows),
+        },
+        check_results=quality.evaluate(
+            warehouse, "user_activity", RULES["user_activity"], partitions
+        ),
+    )
