@@ -7,6 +7,7 @@ MariaDB tests are skipped locally, but fail when LMS_REQUIRE_MYSQL=1 or CI=true.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import uuid
@@ -27,11 +28,11 @@ REQUIRE_MYSQL = os.environ.get("LMS_REQUIRE_MYSQL") == "1" or os.environ.get("CI
 BACKENDS = ["sqlite", "mysql"]
 
 
-@pytest.fixture(scope="session")
-def mysql_database_url() -> Iterator[str]:
-    """A fresh database on the MariaDB server for this test session, dropped afterwards."""
+@contextlib.contextmanager
+def mysql_database(purpose: str = "test") -> Iterator[str]:
+    """A fresh database on the MariaDB server, dropped afterwards; fails or skips if unreachable."""
     server = make_url(MYSQL_SERVER_URL)
-    name = f"lms_test_{uuid.uuid4().hex[:10]}"
+    name = f"lms_{purpose}_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(server)
     try:
         with admin.begin() as conn:
@@ -48,6 +49,13 @@ def mysql_database_url() -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def mysql_database_url() -> Iterator[str]:
+    """The warehouse database of this test session on MariaDB."""
+    with mysql_database("test") as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)
