@@ -160,6 +160,38 @@ def _cmd_ui(args: argparse.Namespace) -> int:
             return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from lms_assets import settings
+    from lms_assets.export import export_page
+    from lms_assets.warehouse import WarehouseResource
+
+    warehouse = WarehouseResource(
+        url=os.environ.get("LMS_WAREHOUSE_URL") or settings.default_warehouse_url()
+    )
+    try:
+        page = export_page(
+            warehouse,
+            args.table,
+            args.date,
+            output=Path(args.output) if args.output else None,
+            file_format=args.format,
+            limit=args.limit,
+            offset=args.offset,
+            course_id=args.course,
+        )
+    except ValueError as exc:
+        print(f"lms-assets export: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"{page.rows} rows from offset {page.offset}; has_next={str(page.has_next).lower()}"
+        + (f"; next: --offset {page.offset + page.rows}" if page.has_next else ""),
+        file=sys.stderr,
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     import warnings
 
@@ -183,7 +215,28 @@ def main(argv: list[str] | None = None) -> int:
     ui.add_argument("--ui-port", type=int, default=3000)
     ui.set_defaults(handler=_cmd_ui)
 
+    export = commands.add_parser(
+        "export", help="a page of a warehouse table for one date, as CSV or Parquet"
+    )
+    export.add_argument("table", help="e.g. user_activity, raw_data, activity_counts")
+    export.add_argument(
+        "--date",
+        type=dt.date.fromisoformat,
+        default=None,
+        help="snapshot date YYYY-MM-DD (default: today)",
+    )
+    export.add_argument("--course", default=None, help="only this course id")
+    export.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    export.add_argument("--limit", type=int, default=1000, help="rows per page (max 100000)")
+    export.add_argument("--offset", type=int, default=0)
+    export.add_argument("--output", default=None, help="file (default: CSV to stdout)")
+    export.set_defaults(handler=_cmd_export)
+
     args = parser.parse_args(argv)
+    if args.command == "export" and args.date is None:
+        from lms_assets.partitions import today
+
+        args.date = today()
     return args.handler(args)
 
 

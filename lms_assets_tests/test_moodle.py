@@ -351,3 +351,65 @@ def test_user_counts_refuse_a_past_day(moodle_url, warehouse, instance) -> None:
 )
 def test_average_rounds_half_up_and_never_divides_by_zero(total, students, days, expected):
     assert average_per_student_per_day(total, students, days) == expected
+
+
+def test_a_30_day_backfill_in_one_run_equals_the_days_one_by_one(
+    tmp_path, sqlite_warehouse, instance
+) -> None:
+    from lms_assets.definitions import defs
+    from lms_assets.sandbox.moodle_db import write_moodle_database
+    from lms_assets.warehouse import WarehouseResource
+
+    from .conftest import make_university
+
+    site = write_moodle_database(make_university(), f"sqlite:///{tmp_path / 'moodle.sqlite'}")
+    moodle = MoodleDatabaseResource(url=site.url)
+    courses = moodle.visible_course_ids()
+    partitions.register_courses(instance, partitions.moodle_courses, courses)
+    days = [D - dt.timedelta(days=n) for n in range(30, 0, -1)]
+    job = defs.resolve_job_def("moodle_daily")
+
+    # The tags a single-run backfill of 2 courses x 30 days puts on its one run.
+    backfill = job.get_subset(asset_selection={dg.AssetKey("activity_counts")}).execute_in_process(
+        instance=instance,
+        resources={"moodle": moodle, "warehouse": sqlite_warehouse},
+        tags={
+            "dagster/asset_partition_range_start": f"{courses[0]}|{days[0]}",
+            "dagster/asset_partition_range_end": f"{courses[-1]}|{days[-1]}",
+        },
+    )
+    assert backfill.success
+    assert len(instance.get_run_records()) == 1
+    columns = [
+        "snapshot_date",
+        "file_views",
+        "video_views",
+        "forum_views",
+        "quiz_views",
+        "assignment_views",
+        "url_views",
+        "total_views",
+        "active_days",
+    ]
+
+    def rows(warehouse):
+        table = schema.tables["activity_counts"]
+        with warehouse.engine.connect() as conn:
+            query = sa.select(table.c.course_id, *(table.c[c] for c in columns))
+            return sorted(tuple(r) for r in conn.execute(query.order_by(table.c.course_id)))
+
+    in_one_run = rows(sqlite_warehouse)
+    assert len(in_one_run) == len(courses) * 30
+    assert sum(r[-2] for r in in_one_run) > 1000  # real activity, not a table of zeros
+
+    one_by_one = WarehouseResource(url=f"sqlite:///{tmp_path / 'one_by_one.sqlite'}")
+    for course in courses:
+        for day in days:
+            assert dg.materialize(
+                MOODLE_ASSETS,
+                instance=instance,
+                selection=["activity_counts"],
+                resources={"moodle": moodle, "warehouse": one_by_one},
+                partition_key=CourseDay(course, day).partition_key,
+            ).success
+    assert rows(one_by_one) == in_one_run
