@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-from lms_assets import partitions
 from lms_assets.moodle import assets as moodle_assets
 from lms_assets.openedx import assets as openedx_assets
 from lms_assets.openedx import h5p_assets, raw_data
@@ -17,13 +16,11 @@ all_assets = [*OPENEDX_ASSETS, *MOODLE_ASSETS]
 openedx_job = dg.define_asset_job(
     "openedx_daily",
     selection=dg.AssetSelection.assets(*OPENEDX_ASSETS),
-    partitions_def=partitions.openedx_course_daily,
     description="Seed 000: Open edX and H5P snapshots of the day, then raw_data.",
 )
 moodle_job = dg.define_asset_job(
     "moodle_daily",
     selection=dg.AssetSelection.assets(*MOODLE_ASSETS),
-    partitions_def=partitions.moodle_course_daily,
     description="Seed 001: Moodle activity counts, user counts and the merged report.",
 )
 

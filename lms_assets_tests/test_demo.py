@@ -39,13 +39,23 @@ def test_demo_fills_the_sqlite_warehouse_with_every_sandbox_enrollment(tmp_path)
     first = run_demo(tmp_path)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "Demo succeeded." in first.stdout
-    assert "Checks: 129 passed, 0 failed" in first.stdout  # 43 checks x 3 courses
+    # 43 checks per Open edX course and 10 per Moodle course, 3 courses each.
+    assert "Checks: 159 passed, 0 failed" in first.stdout
 
     university = University(seed=5, n_courses=3, today=today())
     rows = stored(tmp_path)
     per_course = {c: sum(1 for r in rows if r[0] == c) for c in university.courses}
     assert per_course == {c: len(course.learners) for c, course in university.courses.items()}
     assert {r[1] for r in rows} == {today().isoformat()}
+
+    with sqlite3.connect(tmp_path / "data" / "warehouse.sqlite") as conn:
+        report = conn.execute(
+            "SELECT course_id, course_shortname, num_students FROM user_activity ORDER BY course_id"
+        ).fetchall()
+    assert report == [
+        (str(i + 2), course.course_id.split("+")[1], len(course.learners))
+        for i, course in enumerate(university.courses.values())
+    ]
 
     second = run_demo(tmp_path)
     assert second.returncode == 0, second.stdout + second.stderr
