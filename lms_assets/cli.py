@@ -75,6 +75,12 @@ def _add_sandbox_options(parser: argparse.ArgumentParser, default_port: int) -> 
         "h5p_combined_progress, stats_activity",
     )
     group.add_argument("--fault-seed", type=int, default=0, help="seeds the fault dice")
+    group.add_argument(
+        "--moodle-url",
+        default=None,
+        help="where to write the sandbox Moodle database (SQLAlchemy URL; "
+        "default sqlite under LMS_DATA_DIR, e.g. mysql+pymysql://root@127.0.0.1/moodle)",
+    )
     group.add_argument("--verbose", action="store_true", help="log every request")
 
 
@@ -110,10 +116,17 @@ def _sandbox_from(args: argparse.Namespace) -> Sandbox:
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
+    from lms_assets import settings
+    from lms_assets.db import redacted
+    from lms_assets.sandbox.moodle_db import write_moodle_database
+
     sandbox = _sandbox_from(args).start()
+    moodle_url = args.moodle_url or f"sqlite:///{settings.DATA_DIR / 'moodle_sandbox.sqlite'}"
+    site = write_moodle_database(sandbox.university, moodle_url)
     print(f"LMS sandbox serving {len(sandbox.university.courses)} courses on {sandbox.base_url}")
+    print(f"Sandbox Moodle database: {redacted(moodle_url)} ({site.log_rows} log rows)")
     print("Point the resources at it with:")
-    for name, value in sandbox.environment().items():
+    for name, value in {**sandbox.environment(), "LMS_MOODLE_URL": moodle_url}.items():
         print(f"  export {name}={value}")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

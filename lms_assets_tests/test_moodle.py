@@ -413,3 +413,34 @@ def test_a_30_day_backfill_in_one_run_equals_the_days_one_by_one(
                 partition_key=CourseDay(course, day).partition_key,
             ).success
     assert rows(one_by_one) == in_one_run
+
+
+def test_the_sandbox_moodle_on_mariadb_answers_like_on_sqlite(tmp_path) -> None:
+    from lms_assets.sandbox.moodle_db import write_moodle_database
+
+    from .conftest import make_university
+
+    answers = []
+    with mysql_database("moodle") as mysql_url:
+        for url in (f"sqlite:///{tmp_path / 'moodle.sqlite'}", mysql_url):
+            site = write_moodle_database(make_university(), url)
+            moodle = MoodleDatabaseResource(url=url)
+            courses = [int(c) for c in moodle.visible_course_ids()]
+            days = [D - dt.timedelta(days=n) for n in range(5)]
+            answers.append(
+                (
+                    site.log_rows,
+                    courses,
+                    moodle.view_counts(courses, days),
+                    moodle.role_counts(courses, [5], [3, 4]),
+                )
+            )
+    assert answers[0] == answers[1]
+    log_rows, courses, views, roles = answers[0]
+    assert log_rows > 10_000 and courses == [2, 3]
+    assert sum(v for counts in views.values() for v in counts.values()) > 100
+    university = make_university()
+    assert roles == {
+        cid: (len(c.learners), 3)
+        for cid, c in zip(courses, university.courses.values(), strict=True)
+    }
