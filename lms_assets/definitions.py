@@ -5,8 +5,10 @@ from __future__ import annotations
 import dagster as dg
 
 from lms_assets.moodle import assets as moodle_assets
+from lms_assets.moodle.automation import moodle_course_discovery, moodle_daily_schedule
 from lms_assets.openedx import assets as openedx_assets
 from lms_assets.openedx import h5p_assets, raw_data
+from lms_assets.openedx.automation import openedx_course_discovery, openedx_daily_schedule
 from lms_assets.resources import build_resources
 
 OPENEDX_ASSETS = dg.load_assets_from_modules([openedx_assets, h5p_assets, raw_data])
@@ -27,5 +29,7 @@ moodle_job = dg.define_asset_job(
 defs = dg.Definitions(
     assets=all_assets,
     jobs=[openedx_job, moodle_job],
+    schedules=[openedx_daily_schedule, moodle_daily_schedule],
+    sensors=[openedx_course_discovery, moodle_course_discovery],
     resources=build_resources(),
 )
