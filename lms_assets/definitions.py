@@ -6,6 +6,7 @@ import dagster as dg
 
 from lms_assets.moodle import assets as moodle_assets
 from lms_assets.moodle.automation import moodle_course_discovery, moodle_daily_schedule
+from lms_assets.notifications import email_daily_summary, email_on_run_failure
 from lms_assets.openedx import assets as openedx_assets
 from lms_assets.openedx import h5p_assets, raw_data
 from lms_assets.openedx.automation import openedx_course_discovery, openedx_daily_schedule
@@ -30,6 +31,11 @@ defs = dg.Definitions(
     assets=all_assets,
     jobs=[openedx_job, moodle_job],
     schedules=[openedx_daily_schedule, moodle_daily_schedule],
-    sensors=[openedx_course_discovery, moodle_course_discovery],
+    sensors=[
+        openedx_course_discovery,
+        moodle_course_discovery,
+        email_on_run_failure,
+        email_daily_summary,
+    ],
     resources=build_resources(),
 )

@@ -13,6 +13,7 @@ import dagster as dg
 
 from lms_assets import settings
 from lms_assets.moodle.resources import MoodleDatabaseResource
+from lms_assets.notifications import SmtpNotifier
 from lms_assets.openedx.resources import H5PApiResource, OpenEdxApiResource
 from lms_assets.warehouse import WarehouseResource
 
@@ -59,5 +60,21 @@ def build_resources() -> dict[str, Any]:
             url=dg.EnvVar("LMS_MOODLE_URL"),
             table_prefix=os.environ.get("LMS_MOODLE_TABLE_PREFIX", "mdl_"),
             timezone=os.environ.get("LMS_MOODLE_TIMEZONE", settings.TIMEZONE),
+        ),
+        "notifier": SmtpNotifier(
+            host=os.environ.get("LMS_SMTP_HOST", "localhost"),
+            port=int(_number("LMS_SMTP_PORT", 587)),
+            security=os.environ.get("LMS_SMTP_SECURITY", "starttls"),
+            username=os.environ.get("LMS_SMTP_USER") or None,
+            password=dg.EnvVar("LMS_SMTP_PASSWORD")
+            if os.environ.get("LMS_SMTP_PASSWORD")
+            else None,
+            sender=os.environ.get("LMS_SMTP_FROM", "lms-assets@localhost"),
+            recipients=[
+                r.strip()
+                for r in os.environ.get("LMS_ALERT_RECIPIENTS", "").split(",")
+                if r.strip()
+            ],
+            ui_url=os.environ.get("LMS_DAGSTER_UI_URL", "http://127.0.0.1:3000"),
         ),
     }

@@ -1,0 +1,160 @@
+"""Email when something breaks (and, if asked, a daily summary), through SMTP.
+
+Messages say what failed and link to the run in the UI. They carry error
+messages and names, never configuration values: credentials stay out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import smtplib
+import ssl
+from email.message import EmailMessage
+
+import dagster as dg
+from pydantic import Field
+
+
+class SmtpNotifier(dg.ConfigurableResource):
+    """SMTP settings; ``password`` comes from ``LMS_SMTP_PASSWORD`` (EnvVar)."""
+
+    host: str = Field(description="SMTP server host.")
+    port: int = Field(default=587, description="587 with STARTTLS, 465 with implicit TLS.")
+    security: str = Field(
+        default="starttls", description="starttls, ssl (implicit TLS) or none (loopback only)."
+    )
+    username: str | None = Field(default=None, description="SMTP login, if the server needs one.")
+    password: str | None = Field(default=None, description="SMTP password (a secret).")
+    sender: str = Field(default="lms-assets@localhost", description="From: address.")
+    recipients: list[str] = Field(default_factory=list, description="To: addresses.")
+    ui_url: str = Field(
+        default="http://127.0.0.1:3000", description="Base URL of the Dagster UI, for links."
+    )
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+    def send(self, subject: str, body: str) -> None:
+        if not self.recipients:
+            raise ValueError("SmtpNotifier has no recipients (set LMS_ALERT_RECIPIENTS)")
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = (
+            self.sender,
+            ", ".join(self.recipients),
+            subject,
+        )
+        message.set_content(body)
+        if self.security == "ssl":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                self.host,
+                self.port,
+                timeout=self.timeout_seconds,
+                context=ssl.create_default_context(),
+            )
+        else:
+            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout_seconds)
+        with client:
+            if self.security == "starttls":
+                client.starttls(context=ssl.create_default_context())
+            if self.username:
+                client.login(self.username, self.password or "")
+            client.send_message(message)
+
+    def run_link(self, run_id: str) -> str:
+        return f"{self.ui_url.rstrip('/')}/runs/{run_id}"
+
+
+def _root_cause(error: object) -> str:
+    """The innermost exception of Dagster's error chain: the user's own message."""
+    if error is None:
+        return "failed"
+    while getattr(error, "cause", None) is not None:
+        error = error.cause  # type: ignore[attr-defined]
+    message = (getattr(error, "message", "") or "").strip().splitlines()
+    return message[0] if message else "failed"
+
+
+def _partitions_of(run: dg.DagsterRun) -> str:
+    tags = run.tags
+    if "dagster/partition" in tags:
+        return tags["dagster/partition"]
+    start, end = (
+        tags.get("dagster/asset_partition_range_start"),
+        tags.get("dagster/asset_partition_range_end"),
+    )
+    return f"{start} .. {end}" if start else "-"
+
+
+@dg.run_failure_sensor(name="email_on_run_failure", default_status=dg.DefaultSensorStatus.STOPPED)
+def email_on_run_failure(context: dg.RunFailureSensorContext, notifier: SmtpNotifier) -> None:
+    """One email per failed run: the job, the partitions, each failed step and why, a link."""
+    run = context.dagster_run
+    failures = [
+        f"- step {event.step_key}: {_root_cause(event.step_failure_data.error)}"
+        for event in context.get_step_failure_events()
+    ]
+    body = "\n".join(
+        [
+            f"Run {run.run_id} of job {run.job_name} failed.",
+            f"Partitions: {_partitions_of(run)}",
+            "",
+            "Failed steps:",
+            *(failures or [f"- (no step failed) {context.failure_event.message}"]),
+            "",
+            f"Open the run: {notifier.run_link(run.run_id)}",
+        ]
+    )
+    notifier.send(f"[lms_assets] run failed: {run.job_name} ({_partitions_of(run)})", body)
+    context.log.info(f"failure email for run {run.run_id} sent to {len(notifier.recipients)}")
+
+
+@dg.sensor(
+    name="email_daily_summary",
+    minimum_interval_seconds=3600,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+)
+def email_daily_summary(
+    context: dg.SensorEvaluationContext, notifier: SmtpNotifier
+) -> dg.SkipReason:
+    """Once a day: runs succeeded/failed, rows loaded per asset, checks that failed."""
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    if context.cursor == today:
+        return dg.SkipReason(f"summary for {today} already sent")
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    records = context.instance.get_run_records(dg.RunsFilter(created_after=since), limit=10_000)
+    statuses = [r.dagster_run.status for r in records]
+    succeeded = sum(s == dg.DagsterRunStatus.SUCCESS for s in statuses)
+    failed = sum(s == dg.DagsterRunStatus.FAILURE for s in statuses)
+    rows: dict[str, int] = {}
+    failed_checks: list[str] = []
+    for record in records:
+        for event in context.instance.all_logs(
+            record.dagster_run.run_id,
+            of_type={
+                dg.DagsterEventType.ASSET_MATERIALIZATION,
+                dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+            },
+        ):
+            data = event.dagster_event.event_specific_data
+            if event.dagster_event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
+                materialization = data.materialization
+                count = materialization.metadata.get("dagster/row_count")
+                key = materialization.asset_key.to_user_string()
+                rows[key] = rows.get(key, 0) + (int(count.value) if count else 0)
+            elif not data.passed:
+                failed_checks.append(
+                    f"- {data.asset_key.to_user_string()}.{data.check_name} "
+                    f"({notifier.run_link(record.dagster_run.run_id)})"
+                )
+    body = "\n".join(
+        [
+            f"Last 24 hours: {succeeded} runs succeeded, {failed} failed.",
+            "",
+            "Rows loaded:",
+            *(f"- {key}: {n}" for key, n in sorted(rows.items())),
+            "",
+            f"Failed checks: {len(failed_checks)}",
+            *failed_checks[:100],
+        ]
+    )
+    notifier.send(f"[lms_assets] daily summary {today}: {failed} failed runs", body)
+    context.update_cursor(today)
+    return dg.SkipReason(f"summary for {today} sent")
