@@ -25,6 +25,21 @@ from lms_assets.sandbox.moodle_db import write_moodle_database
 from lms_assets.warehouse import WarehouseResource
 from lms_assets.warehouse.schema import metadata
 
+# The local instance of `make demo` / `make ui`: see deploy/dagster.yaml for production.
+LOCAL_INSTANCE_CONFIG = """\
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 2  # at most 2 steps at once per pool: openedx_api, h5p_api, moodle_db, warehouse
+  runs:
+    max_concurrent_runs: 4
+    tag_concurrency_limits:
+      - key: lms/source
+        value:
+          applyLimitPerUniqueValue: true
+        limit: 2
+"""
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -48,7 +63,7 @@ def prepare_environment() -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+        config.write_text(LOCAL_INSTANCE_CONFIG)
     return home
 
 

@@ -96,6 +96,12 @@ daily_partitions = dg.DailyPartitionsDefinition(
     end_offset=1,
 )
 
+# Daily tables should be at most a day (plus the run's own time) old; the UI flags
+# them as stale past the warn window and failing past the fail window.
+DAILY_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=dt.timedelta(hours=30), warn_window=dt.timedelta(hours=26)
+)
+
 openedx_courses = dg.DynamicPartitionsDefinition(name="openedx_courses")
 moodle_courses = dg.DynamicPartitionsDefinition(name="moodle_courses")
 

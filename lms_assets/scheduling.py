@@ -19,6 +19,7 @@ from lms_assets.partitions import split_valid_course_keys
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+SOURCE_TAG = "lms/source"  # dagster.yaml limits concurrent runs per source with it
 COURSES_PER_RUN = int(os.environ.get("LMS_COURSES_PER_RUN", "100"))
 
 
@@ -47,6 +48,7 @@ def batched_run_requests(
                 tags={
                     RANGE_START_TAG: f"{chunk[0]}|{day.isoformat()}",
                     RANGE_END_TAG: f"{chunk[-1]}|{day.isoformat()}",
+                    SOURCE_TAG: job_name.split("_")[0],
                 },
             )
         )

@@ -15,6 +15,7 @@ from lms_assets import quality
 from lms_assets.metadata import markdown_table, preview
 from lms_assets.moodle.resources import MoodleDatabaseResource
 from lms_assets.partitions import (
+    DAILY_FRESHNESS,
     CourseDay,
     course_days,
     moodle_course_daily,
@@ -32,6 +33,7 @@ MOODLE_ASSET = {
     "pool": "moodle_db",
     "group_name": "moodle",
     "kinds": {"sql"},
+    "freshness_policy": DAILY_FRESHNESS,
 }
 
 

@@ -31,6 +31,7 @@ from lms_assets.openedx.parsing import (
 )
 from lms_assets.openedx.resources import OpenEdxApiResource, encode_course_id
 from lms_assets.partitions import (
+    DAILY_FRESHNESS,
     CourseDay,
     course_days,
     openedx_course_daily,
@@ -48,6 +49,7 @@ SNAPSHOT_ASSET = {
     "pool": "openedx_api",
     "group_name": "openedx",
     "kinds": {"api", "sql"},
+    "freshness_policy": DAILY_FRESHNESS,
 }
 
 ENROLLMENT_CHECKS = [

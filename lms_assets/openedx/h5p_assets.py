@@ -30,6 +30,7 @@ from lms_assets.openedx.parsing import (
 )
 from lms_assets.openedx.resources import H5PApiResource
 from lms_assets.partitions import (
+    DAILY_FRESHNESS,
     CourseDay,
     course_days,
     openedx_course_daily,
@@ -203,6 +204,7 @@ def _fetch_course(
             group_name="h5p",
             kinds={"api", "sql"},
             description=schema.tables[table].comment,
+            freshness_policy=DAILY_FRESHNESS,
         )
         for table in H5P_TABLES
     ],

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from lms_assets import quality, settings
 from lms_assets.metadata import markdown_table
-from lms_assets.partitions import CourseDay, course_days, openedx_course_daily
+from lms_assets.partitions import DAILY_FRESHNESS, CourseDay, course_days, openedx_course_daily
 from lms_assets.warehouse import WarehouseResource, partition_filter, rows_from_frame
 from lms_assets.warehouse.schema import metadata as schema
 
@@ -291,6 +291,8 @@ def label_summary(frame: pd.DataFrame) -> list[dict[str, object]]:
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="features",
     kinds={"sql", "pandas"},
+    pool="warehouse",
+    freshness_policy=DAILY_FRESHNESS,
     check_specs=quality.check_specs("raw_data", RAW_DATA_RULES, blocking=False),
 )
 def raw_data(
