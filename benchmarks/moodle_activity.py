@@ -8,12 +8,11 @@ from Moodle's own XMLDB schema, indexes included. Compared, in one run:
 """
 
 import datetime as dt
-import os
 import time
-import uuid
 
 import sqlalchemy as sa
 
+from benchmarks._mysql import throwaway_database
 from lms_assets.moodle.resources import MoodleDatabaseResource, day_window
 from lms_assets.moodle.xmldb import moodle_metadata
 
@@ -23,7 +22,6 @@ DAYS = 30
 SPAN_DAYS = 40  # the log covers 40 days; the backfill reads 30 of them
 SEED_SAMPLE_DAYS = 3
 FIRST_DAY = dt.date(2026, 1, 1)
-SERVER = os.environ.get("LMS_BENCH_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 COMPONENTS = "'mod_resource','mod_page','mod_forum','mod_quiz','mod_assign','mod_url','mod_label'"
 
 
@@ -55,13 +53,7 @@ def _fill(engine: sa.Engine) -> float:
 
 
 def main() -> dict[str, float]:
-    server = sa.engine.make_url(SERVER)
-    name = f"lms_bench_moodle_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(server)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    url = server.set(database=name).render_as_string(False)
-    try:
+    with throwaway_database("moodle") as url:
         engine = sa.create_engine(url)
         fill = _fill(engine)
         moodle = MoodleDatabaseResource(url=url, timezone="UTC")
@@ -115,9 +107,6 @@ def main() -> dict[str, float]:
         seed_sample = time.perf_counter() - started
         seed_time = seed_sample * DAYS / SEED_SAMPLE_DAYS
         engine.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
     print(
         f"log rows={ROWS:,} (loaded in {fill:.1f} s), window of {DAYS} days = {window_rows:,} "
         f"rows, {COURSES} courses"

@@ -7,13 +7,12 @@ LMS_BENCH_MYSQL_URL (default root@127.0.0.1:3306), in a throwaway database.
 """
 
 import datetime as dt
-import os
 import random
 import time
-import uuid
 
 import sqlalchemy as sa
 
+from benchmarks._mysql import throwaway_database
 from lms_assets.openedx.raw_data import compute_raw_data
 from lms_assets.partitions import CourseDay
 from lms_assets.warehouse import WarehouseResource, rows_from_frame
@@ -21,7 +20,6 @@ from lms_assets.warehouse import WarehouseResource, rows_from_frame
 LEARNERS = 10_000
 COURSE = "course-v1:BENCH+RAW+2026"
 DAY = dt.date(2026, 3, 10)
-SERVER = os.environ.get("LMS_BENCH_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 
 
 def _fixture(n: int) -> dict[str, list[dict]]:
@@ -179,13 +177,8 @@ def _seed_way(engine: sa.Engine, n: int) -> float:
 
 
 def main() -> dict[str, float]:
-    server = sa.engine.make_url(SERVER)
-    name = f"lms_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(server)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    try:
-        warehouse = WarehouseResource(url=server.set(database=name).render_as_string(False))
+    with throwaway_database("raw") as url:
+        warehouse = WarehouseResource(url=url)
         partition = [CourseDay(COURSE, DAY)]
         warehouse.write(partition, _fixture(LEARNERS), asset_name="bench")
         with warehouse.engine.begin() as conn:
@@ -207,10 +200,8 @@ def main() -> dict[str, float]:
         ours, computed = min(timings)
         assert len(frame) == LEARNERS
         seed = _seed_way(warehouse.engine, LEARNERS)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP DATABASE IF EXISTS `{name}`"))
-    print(f"learners={LEARNERS} on {server.get_backend_name()} (best of 3 for ours)")
+        backend = warehouse.dialect
+    print(f"learners={LEARNERS} on {backend} (best of 3 for ours)")
     print(
         f"ours: {ours:7.2f} s  (compute {computed:.2f} s + write {ours - computed:.2f} s)  "
         f"{LEARNERS / ours:9.0f} learners/s"

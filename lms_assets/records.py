@@ -18,20 +18,27 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def as_int(record: dict[str, Any], name: str, *, required: bool = False) -> int | None:
+def _number(record: dict[str, Any], name: str, required: bool, kind: str) -> float | None:
+    """The field as a float, None when absent (or RecordError when required or not numeric)."""
     value = record.get(name)
     if _missing(value):
         if required:
             raise RecordError(f"{name} is missing")
         return None
     if isinstance(value, bool):
-        raise RecordError(f"{name}={value!r} is not an integer")
+        raise RecordError(f"{name}={value!r} is not {kind}")
     try:
-        number = float(value)
+        return float(value)
     except (TypeError, ValueError):
-        raise RecordError(f"{name}={value!r} is not an integer") from None
+        raise RecordError(f"{name}={value!r} is not {kind}") from None
+
+
+def as_int(record: dict[str, Any], name: str, *, required: bool = False) -> int | None:
+    number = _number(record, name, required, "an integer")
+    if number is None:
+        return None
     if not number.is_integer():
-        raise RecordError(f"{name}={value!r} is not an integer")
+        raise RecordError(f"{name}={record.get(name)!r} is not an integer")
     return int(number)
 
 
@@ -43,17 +50,9 @@ def as_float(
     minimum: float | None = None,
     maximum: float | None = None,
 ) -> float | None:
-    value = record.get(name)
-    if _missing(value):
-        if required:
-            raise RecordError(f"{name} is missing")
+    number = _number(record, name, required, "a number")
+    if number is None:
         return None
-    if isinstance(value, bool):
-        raise RecordError(f"{name}={value!r} is not a number")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise RecordError(f"{name}={value!r} is not a number") from None
     if number != number:  # NaN
         raise RecordError(f"{name} is NaN")
     if minimum is not None and number < minimum:

@@ -27,3 +27,24 @@ def test_secrets_come_from_the_environment() -> None:
     api = defs.resources["openedx_api"]
     assert api.session_id == dg.EnvVar("LMS_OPENEDX_SESSION_ID")
     assert api.base_url == dg.EnvVar("LMS_OPENEDX_BASE_URL")
+
+
+def test_every_asset_is_fresh_daily_pooled_and_backfills_in_one_run() -> None:
+    graph = defs.resolve_asset_graph()
+    pools = set()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.freshness_policy == partitions.DAILY_FRESHNESS, key
+        assert node.backfill_policy == dg.BackfillPolicy.single_run(), key
+        pools.add(node.pools and next(iter(node.pools)))
+    assert pools == {"openedx_api", "h5p_api", "moodle_db", "warehouse"}
+
+
+def test_automation_is_registered() -> None:
+    assert {s.name for s in defs.schedules} == {"openedx_daily_schedule", "moodle_daily_schedule"}
+    assert {s.name for s in defs.sensors} == {
+        "openedx_course_discovery",
+        "moodle_course_discovery",
+        "email_on_run_failure",
+        "email_daily_summary",
+    }
