@@ -1,0 +1,1 @@
+"""Open edX tracking logs (seed 003): streaming ingestion and engagement tables."""
