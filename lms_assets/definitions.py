@@ -11,10 +11,12 @@ from lms_assets.openedx import assets as openedx_assets
 from lms_assets.openedx import h5p_assets, raw_data
 from lms_assets.openedx.automation import openedx_course_discovery, openedx_daily_schedule
 from lms_assets.resources import build_resources
+from lms_assets.tracking import assets as tracking_assets
 
 OPENEDX_ASSETS = dg.load_assets_from_modules([openedx_assets, h5p_assets, raw_data])
 MOODLE_ASSETS = dg.load_assets_from_modules([moodle_assets])
-all_assets = [*OPENEDX_ASSETS, *MOODLE_ASSETS]
+TRACKING_ASSETS = dg.load_assets_from_modules([tracking_assets])
+all_assets = [*OPENEDX_ASSETS, *MOODLE_ASSETS, *TRACKING_ASSETS]
 
 openedx_job = dg.define_asset_job(
     "openedx_daily",

@@ -15,6 +15,7 @@ from lms_assets import settings
 from lms_assets.moodle.resources import MoodleDatabaseResource
 from lms_assets.notifications import SmtpNotifier
 from lms_assets.openedx.resources import H5PApiResource, OpenEdxApiResource
+from lms_assets.tracking.resources import TrackingLogFolderResource
 from lms_assets.warehouse import WarehouseResource
 
 
@@ -60,6 +61,12 @@ def build_resources() -> dict[str, Any]:
             url=dg.EnvVar("LMS_MOODLE_URL"),
             table_prefix=os.environ.get("LMS_MOODLE_TABLE_PREFIX", "mdl_"),
             timezone=os.environ.get("LMS_MOODLE_TIMEZONE", settings.TIMEZONE),
+        ),
+        "tracking_logs": TrackingLogFolderResource(
+            path=os.environ.get("LMS_TRACKING_LOG_DIR", str(settings.DATA_DIR / "tracking_logs")),
+            staging_path=os.environ.get(
+                "LMS_TRACKING_STAGING_DIR", str(settings.DATA_DIR / "tracking_staging")
+            ),
         ),
         "notifier": SmtpNotifier(
             host=os.environ.get("LMS_SMTP_HOST", "localhost"),

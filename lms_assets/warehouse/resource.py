@@ -153,11 +153,17 @@ class WarehouseResource(dg.ConfigurableResource):
             for name, table_rows in prepared.items():
                 table = schema.metadata.tables[name]
                 deleted = 0
-                for chunk in _chunks(sorted(partition_set), 500):
+                if "course_id" in table.c:
+                    for chunk in _chunks(sorted(partition_set), 500):
+                        deleted += conn.execute(
+                            table.delete().where(
+                                sa.tuple_(table.c.course_id, table.c.snapshot_date).in_(chunk)
+                            )
+                        ).rowcount
+                else:  # a date-partitioned table: the days of the partitions
+                    days = sorted({day for _, day in partition_set})
                     deleted += conn.execute(
-                        table.delete().where(
-                            sa.tuple_(table.c.course_id, table.c.snapshot_date).in_(chunk)
-                        )
+                        table.delete().where(table.c.snapshot_date.in_(days))
                     ).rowcount
                 # executemany: pymysql rewrites it into multi-row INSERTs, sqlite3 runs
                 # it in C; all inside this one transaction.
@@ -202,10 +208,12 @@ def _prepare(
     loaded_at: dt.datetime,
 ) -> list[dict[str, Any]]:
     known = set(table.columns.keys())
+    by_course = "course_id" in table.c
+    days = {day for _, day in partition_set}
     prepared = []
     for row in rows:
         where = (row.get("course_id"), row.get("snapshot_date"))
-        if where not in partition_set:
+        if (where not in partition_set) if by_course else (where[1] not in days):
             raise WarehouseError(
                 f"{table.name}: row for {where!r} is outside the partitions being replaced; "
                 "nothing was written."

@@ -1,0 +1,305 @@
+"""Tracking logs on a hand-made fixture holding every defect real files have.
+
+Day D = 2026-03-10 (UTC). File A (`tracking.log-2026-03-10`, plain) is D's own file;
+file B (`tracking-2026-03-11.log.gz`) holds one late event of D (rotation is after
+midnight), one event of the 11th and one bad line (judged on the 11th, not here).
+
+Hand counts for D: quarantined 4 (truncated JSON, invalid JSON, an array, no time),
+skipped 1 blank + 1 comment + 1 event without any course; split 10 events to VID
+(one of them read twice) and 1 to OLD (old-style id); stored 9 + 1.
+"""
+
+import gzip
+import json
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from lms_assets import partitions
+from lms_assets.partitions import CourseDay
+from lms_assets.tracking import assets as tracking
+from lms_assets.tracking.parsing import Event, Quarantined, Skipped, parse_line
+from lms_assets.tracking.resources import TrackingLogFolderResource
+from lms_assets.warehouse.schema import metadata as schema
+
+VID, OLD = "course-v1:UNI+VID+2026", "UNI/OLD101/2025"
+D = "2026-03-10"
+
+
+def event(
+    event_type,
+    when,
+    user=None,
+    course=VID,
+    source="browser",
+    payload=None,
+    session=None,
+    page=None,
+    as_string=True,
+):
+    record = {
+        "event_type": event_type,
+        "time": when,
+        "event_source": source,
+        "username": f"u{user}" if user else None,
+        "session": session,
+        "page": page,
+        "context": {"user_id": user, "course_id": course, "path": "/event"},
+    }
+    if payload is not None:
+        record["event"] = json.dumps(payload) if as_string else payload
+    return json.dumps(record)
+
+
+PLAY_1 = event(
+    "play_video", f"{D}T08:00:00Z", 1, payload={"id": "v1", "currentTime": 10}, session="s1"
+)
+FILE_A = [
+    "",
+    "# rotated by logrotate",
+    PLAY_1,
+    "2026-03-10 08:01:40,000 INFO 123 [tracking] logger.py:41 - "
+    + event(
+        "pause_video", f"{D}T08:01:40Z", 1, payload={"id": "v1", "currentTime": 100}, session="s1"
+    ),
+    '{"event_type": "play_video", "time": "2026-03-10T08:0',
+    '{"event_type": play_video}',
+    event(
+        "problem_check",
+        f"{D}T09:00:00Z",
+        2,
+        source="server",
+        session="s2",
+        as_string=False,
+        payload={"problem_id": "p1", "success": "correct", "attempts": 1},
+    ),
+    event(
+        "problem_check",
+        f"{D}T09:05:00Z",
+        2,
+        source="server",
+        session="s2",
+        as_string=False,
+        payload={"problem_id": "p1", "success": "incorrect", "attempts": 2},
+    ),
+    event(
+        f"/courses/{VID}/courseware/ch1/",
+        f"{D}T08:02:00Z",
+        1,
+        course="",
+        source="server",
+        session="s1",
+    ),
+    event("seq_goto", f"{D}T10:00:00Z", 3, course=OLD, session="s3"),
+    event(
+        "seek_video",
+        f"{D}T10:05:00Z",
+        3,
+        course="",
+        session="s3",
+        page=f"https://lms.example.edu/courses/{VID}/courseware/x/y/",
+        payload={"id": "v1", "currentTime": 200},
+    ),
+    event("edx.user.login", f"{D}T07:00:00Z", 4, course=""),
+    PLAY_1,  # the same event delivered twice
+    "[1, 2]",
+    json.dumps({"event_type": "play_video", "context": {"course_id": VID}}),
+    event(
+        "edx.forum.thread.created",
+        f"{D}T11:00:00Z",
+        2,
+        source="server",
+        session="s2",
+        as_string=False,
+        payload={"commentable_id": "d1"},
+    ),
+    event("play_video", "2026-03-09T23:59:59Z", 1, payload={"id": "v1", "currentTime": 1}),
+    event("play_video", f"{D}T10:04:00Z", 3, session="s3", payload={"id": "v1", "currentTime": 0}),
+]
+FILE_B = [
+    event("play_video", f"{D}T23:59:30Z", 2, session="s2", payload={"id": "v1", "currentTime": 5}),
+    event("play_video", "2026-03-11T00:10:00Z", 2, payload={"id": "v1", "currentTime": 6}),
+    "{broken",
+]
+
+
+@pytest.fixture
+def logs(tmp_path) -> TrackingLogFolderResource:
+    folder = tmp_path / "logs" / "lms-1"
+    folder.mkdir(parents=True)
+    (folder / f"tracking.log-{D}").write_text("\n".join(FILE_A) + "\n")
+    with gzip.open(folder / "tracking-2026-03-11.log.gz", "wt") as handle:
+        handle.write("\n".join(FILE_B) + "\n")
+    return TrackingLogFolderResource(
+        path=str(tmp_path / "logs"), staging_path=str(tmp_path / "staging")
+    )
+
+
+def test_each_defect_is_read_or_quarantined_with_its_reason() -> None:
+    outcomes = [parse_line(line.encode()) for line in FILE_A]
+    assert [type(o).__name__ for o in outcomes] == [
+        "Skipped",
+        "Skipped",
+        "Event",
+        "Event",
+        "Quarantined",
+        "Quarantined",
+        "Event",
+        "Event",
+        "Event",
+        "Event",
+        "Event",
+        "Skipped",
+        "Event",
+        "Quarantined",
+        "Quarantined",
+        "Event",
+        "Event",
+        "Event",
+    ]
+    pause, page_view, old, seek = outcomes[3], outcomes[8], outcomes[9], outcomes[10]
+    assert (pause.event_type, pause.module_id, pause.video_position) == ("pause_video", "v1", 100.0)
+    assert (page_view.course_id, page_view.course_from) == (VID, "event_type")
+    assert (old.course_id, old.course_from) == (OLD, "context")
+    assert (seek.course_id, seek.course_from) == (VID, "page")
+    assert outcomes[6].problem_success is True and outcomes[7].problem_success is False
+    assert outcomes[2].event_id == outcomes[12].event_id
+    assert [o.reason for o in outcomes if isinstance(o, Quarantined)] == [
+        "invalid JSON (unexpected end of data)",
+        "invalid JSON (unexpected character, expected a JSON value)",
+        "no JSON object on the line",
+        "invalid time: time is missing",
+    ]
+    assert [o.kind for o in outcomes if isinstance(o, Skipped)] == ["blank", "comment", "no_course"]
+    assert isinstance(outcomes[2], Event)
+
+
+LENIENT = {"ops": {"tracking_log_split": {"config": {"max_quarantine_ratio": 0.5}}}}
+
+
+def run(assets, logs, warehouse, instance, key, run_config=None, raise_on_error=True):
+    return dg.materialize(
+        assets,
+        instance=instance,
+        partition_key=key,
+        run_config=run_config,
+        raise_on_error=raise_on_error,
+        resources={"tracking_logs": logs, "warehouse": warehouse},
+    )
+
+
+def rows(warehouse, table_name, columns, where=None):
+    table = schema.tables[table_name]
+    with warehouse.engine.connect() as conn:
+        query = sa.select(*(table.c[c] for c in columns))
+        return sorted(tuple(r) for r in conn.execute(query))
+
+
+def test_a_day_loads_with_exact_counts(logs, warehouse, instance) -> None:
+    partitions.register_courses(instance, partitions.openedx_courses, [VID, OLD])
+    split = run([tracking.tracking_log_split], logs, warehouse, instance, D, LENIENT)
+    assert split.success
+    meta = split.asset_materializations_for_node("tracking_log_split")[0].metadata
+    assert (
+        meta["events"].value,
+        meta["quarantined"].value,
+        meta["blank_lines"].value,
+        meta["comment_lines"].value,
+        meta["events_without_course"].value,
+    ) == (11, 4, 1, 1, 1)
+    assert rows(warehouse, "tracking_split_counts", ["course_id", "events"]) == [
+        (OLD, 1),
+        (VID, 10),
+    ]
+    assert rows(warehouse, "tracking_quarantine", ["line_number", "reason"]) == [
+        (5, "invalid JSON (unexpected end of data)"),
+        (6, "invalid JSON (unexpected character, expected a JSON value)"),
+        (14, "no JSON object on the line"),
+        (15, "invalid time: time is missing"),
+    ]
+
+    course_assets = [
+        tracking.tracking_events,
+        tracking.learner_daily_activity,
+        tracking.video_engagement,
+        tracking.problem_activity,
+    ]
+    for course in (VID, OLD):
+        result = run(
+            course_assets,
+            logs,
+            warehouse,
+            instance,
+            CourseDay(course, partitions.to_date(D)).partition_key,
+        )
+        assert result.success
+        assert all(e.passed for e in result.get_asset_check_evaluations())
+
+    by_type = {}
+    for course, event_type in rows(warehouse, "tracking_events", ["course_id", "event_type"]):
+        by_type[(course, event_type)] = by_type.get((course, event_type), 0) + 1
+    assert by_type == {
+        (VID, "play_video"): 3,
+        (VID, "pause_video"): 1,
+        (VID, "problem_check"): 2,
+        (VID, f"/courses/{VID}/courseware/ch1/"): 1,
+        (VID, "seek_video"): 1,
+        (VID, "edx.forum.thread.created"): 1,
+        (OLD, "seq_goto"): 1,
+    }
+    assert rows(
+        warehouse,
+        "learner_daily_activity",
+        [
+            "course_id",
+            "user_id",
+            "events",
+            "active_minutes",
+            "sessions",
+            "video_plays",
+            "video_pauses",
+            "video_seeks",
+            "problem_checks",
+            "problem_correct",
+            "forum_posts",
+            "pages_viewed",
+        ],
+    ) == sorted(
+        [
+            (VID, 1, 3, 2.0, 1, 1, 1, 0, 0, 0, 0, 1),
+            (VID, 2, 4, 15.0, 1, 1, 0, 0, 2, 1, 1, 0),
+            (VID, 3, 2, 1.0, 1, 1, 0, 1, 0, 0, 0, 0),
+            (OLD, 3, 1, 0.0, 1, 0, 0, 0, 0, 0, 0, 0),
+        ]
+    )
+    assert rows(
+        warehouse,
+        "video_engagement",
+        ["course_id", "video_id", "viewers", "plays", "completion_estimate"],
+    ) == [(VID, "v1", 3, 3, 33.33)]
+    assert rows(
+        warehouse,
+        "problem_activity",
+        ["course_id", "problem_id", "learners", "attempts", "correct_rate"],
+    ) == [(VID, "p1", 1, 2, 50.0)]
+
+
+def test_splitting_the_same_files_again_doubles_nothing(logs, warehouse, instance) -> None:
+    partitions.register_courses(instance, partitions.openedx_courses, [VID, OLD])
+    key = CourseDay(VID, partitions.to_date(D)).partition_key
+    for _ in range(2):
+        assert run([tracking.tracking_log_split], logs, warehouse, instance, D, LENIENT).success
+        assert run([tracking.tracking_events], logs, warehouse, instance, key).success
+    assert len(rows(warehouse, "tracking_events", ["event_id"])) == 9
+    assert len(rows(warehouse, "tracking_quarantine", ["line_number"])) == 4
+
+
+def test_too_many_quarantined_lines_fail_the_blocking_check(logs, sqlite_warehouse, instance):
+    result = run(
+        [tracking.tracking_log_split], logs, sqlite_warehouse, instance, D, raise_on_error=False
+    )
+    [check] = result.get_asset_check_evaluations()
+    assert (check.check_name, check.passed) == ("quarantine_ratio", False)
+    assert check.metadata["worst_ratio"].value == pytest.approx(4 / 18)
+    assert not result.success
