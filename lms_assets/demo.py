@@ -22,6 +22,7 @@ from lms_assets.moodle.resources import MoodleDatabaseResource
 from lms_assets.openedx.resources import OpenEdxApiResource
 from lms_assets.sandbox import Sandbox
 from lms_assets.sandbox.moodle_db import write_moodle_database
+from lms_assets.sandbox.tracking_logs import write_tracking_logs
 from lms_assets.warehouse import WarehouseResource
 from lms_assets.warehouse.schema import metadata
 
@@ -78,14 +79,22 @@ def register_sandbox_courses(instance: dg.DagsterInstance, api: OpenEdxApiResour
 
 def run_demo(sandbox: Sandbox) -> DemoReport:
     # Imported here so definitions see the environment the sandbox just set.
-    from lms_assets.definitions import MOODLE_ASSETS, OPENEDX_ASSETS
+    from lms_assets.definitions import MOODLE_ASSETS, OPENEDX_ASSETS, TRACKING_ASSETS
     from lms_assets.resources import build_resources
 
     os.environ.update(sandbox.environment())
-    home = prepare_environment()
+    prepare_environment()
+    tracking_split = next(a for a in TRACKING_ASSETS if a.key.path == ["tracking_log_split"])
+    tracking_course_assets = [a for a in TRACKING_ASSETS if a is not tracking_split]
     moodle_url = os.environ.setdefault(
-        "LMS_MOODLE_URL", f"sqlite:///{home.parent / 'data' / 'moodle_sandbox.sqlite'}"
+        "LMS_MOODLE_URL", f"sqlite:///{settings.DATA_DIR / 'moodle_sandbox.sqlite'}"
     )
+    tracking_dir = Path(
+        os.environ.setdefault("LMS_TRACKING_LOG_DIR", str(settings.DATA_DIR / "tracking_logs"))
+    )
+    os.environ.setdefault("LMS_TRACKING_STAGING_DIR", str(settings.DATA_DIR / "tracking_staging"))
+    log_files = write_tracking_logs(sandbox.university, tracking_dir)
+    print(f"Sandbox tracking logs: {len(log_files)} files in {tracking_dir}")
     moodle_site = write_moodle_database(sandbox.university, moodle_url)
     print(f"Sandbox Moodle {redacted(moodle_url)}: {moodle_site.log_rows} log rows")
     # The sandbox is ours and on loopback: no need for the production politeness limits.
@@ -110,29 +119,38 @@ def run_demo(sandbox: Sandbox) -> DemoReport:
             f"Sandbox {sandbox.base_url}: {len(courses)} Open edX and {len(moodle_courses)} "
             f"Moodle courses; materializing {today}"
         )
-        work = [(OPENEDX_ASSETS, c) for c in courses] + [(MOODLE_ASSETS, c) for c in moodle_courses]
-        for assets, course_id in work:
+        # (what, assets, partition key): each course's snapshots and features, the day's
+        # tracking-log split, then each course's tracking tables.
+        day_key = today.isoformat()
+        work = [
+            *(("Open edX " + c, OPENEDX_ASSETS, c) for c in courses),
+            *(("Moodle course " + c, MOODLE_ASSETS, c) for c in moodle_courses),
+            ("tracking-log split", [tracking_split], day_key),
+            *(("tracking " + c, tracking_course_assets, c) for c in courses),
+        ]
+        for label, assets, key in work:
             started = time.monotonic()
             result = dg.materialize(
                 assets,
                 instance=instance,
                 resources=resources,
-                partition_key=partitions.CourseDay(course_id, today).partition_key,
+                partition_key=key
+                if key == day_key
+                else partitions.CourseDay(key, today).partition_key,
                 run_config=QUIET_LOGS,
                 raise_on_error=False,
             )
             report.runs += 1
             if not result.success:
-                report.failed_runs.append(f"{course_id} (run {result.run_id})")
+                report.failed_runs.append(f"{label} (run {result.run_id})")
             for evaluation in result.get_asset_check_evaluations():
                 name = f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}"
                 if evaluation.passed:
                     report.checks_passed += 1
                 else:
-                    report.checks_failed.append(f"{name} [{course_id}]")
+                    report.checks_failed.append(f"{name} [{label}]")
             status = "ok" if result.success else "FAILED"
-            source = "Moodle course" if assets is MOODLE_ASSETS else "Open edX"
-            print(f"  {source} {course_id}: {status} in {time.monotonic() - started:.1f}s")
+            print(f"  {label}: {status} in {time.monotonic() - started:.1f}s")
 
     with warehouse.engine.connect() as conn:
         for table in metadata.sorted_tables:

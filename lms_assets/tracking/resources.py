@@ -34,8 +34,8 @@ class TrackingLogFolderResource(dg.ConfigurableResource):
 
     Layout: files ``*.log``, ``*.log.gz`` or logrotate's ``tracking.log-YYYYMMDD[.gz]``
     (any sub-folder), each named with the date it was rotated on (YYYY-MM-DD or
-    YYYYMMDD); every course's events in one file. A day's events are looked for in the files named for that day and for
-    the next one (rotation happens after midnight).
+    YYYYMMDD); every course's events in one file. A day's events are looked for in
+    the files named for that day and for the next one (rotation happens after midnight).
     """
 
     path: str = Field(description="The folder holding the tracking logs.")

@@ -1,0 +1,145 @@
+"""The sandbox's Open edX tracking logs: the same learners, every kind of real defect.
+
+One gzip file per day (``tracking-YYYY-MM-DD.log.gz``) holding every course. Each
+active learner leaves page views, video plays/pauses/seeks, problem checks and
+forum posts; around them sit blank lines, comments, logging headers, truncated
+JSON, browser events whose ``event`` is a JSON string, URL event types, events
+with an empty course id (course in the page URL) and an old-style course id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+from lms_assets.sandbox.university import DROPOUT, ENGAGED, University
+
+DAILY_ACTIVITY = {ENGAGED: 0.6, "struggling": 0.3, DROPOUT: 0.15}
+OLD_STYLE_COURSE = "SANDBOX/LEGACY101/2019"
+
+
+def _line(rng: random.Random, record: dict) -> str:
+    text = json.dumps(record, separators=(",", ":"))
+    roll = rng.random()
+    if roll < 0.02:  # the logging handler's header in front of the JSON
+        return f"2026-01-01 00:00:00,000 INFO 1234 [tracking] logger.py:41 - {text}"
+    return text
+
+
+def _events(rng: random.Random, university: University, day: dt.date) -> Iterator[dict]:
+    base = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    for course in university.courses.values():
+        for learner in course.learners:
+            if learner.last_activity is None or not (
+                learner.enrolled_at.date() <= day <= learner.last_activity.date()
+            ):
+                continue
+            if rng.random() >= DAILY_ACTIVITY[learner.behaviour]:
+                continue
+            moment = base + dt.timedelta(seconds=rng.randint(0, 80_000))
+            session = f"{learner.user_id:x}{day:%m%d}"
+            context = {"user_id": learner.user_id, "course_id": course.course_id, "path": "/event"}
+            common = {"username": learner.username, "session": session, "host": "lms.sandbox"}
+            courseware = f"https://lms.sandbox/courses/{course.course_id}/courseware/ch/seq/"
+            for _ in range(rng.randint(2, 12)):
+                moment += dt.timedelta(seconds=rng.randint(5, 400))
+                when = moment.isoformat().replace("+00:00", "Z")
+                kind = rng.random()
+                if kind < 0.2:  # a page view: a server event whose type is the URL path
+                    yield {
+                        **common,
+                        "event_source": "server",
+                        "time": when,
+                        "event_type": f"/courses/{course.course_id}/courseware/ch/seq/",
+                        "context": context,
+                        "event": {"GET": {}, "POST": {}},
+                    }
+                elif kind < 0.6 and course.video_content_ids:
+                    video = rng.choice(course.video_content_ids)
+                    event_type = rng.choice(["play_video", "pause_video", "seek_video"])
+                    payload = {
+                        "id": f"video-{video}",
+                        "code": "html5",
+                        "currentTime": round(rng.uniform(0, 900), 1),
+                    }
+                    ctx = context if rng.random() > 0.05 else {**context, "course_id": ""}
+                    yield {
+                        **common,
+                        "event_source": "browser",
+                        "time": when,
+                        "page": courseware,
+                        "event_type": event_type,
+                        "name": event_type,
+                        "context": ctx,
+                        "event": json.dumps(payload),
+                    }
+                elif kind < 0.85 and course.h5p_content_ids:
+                    problem = rng.choice(course.h5p_content_ids)
+                    success = (
+                        "correct"
+                        if rng.random() < (0.8 if learner.behaviour == ENGAGED else 0.4)
+                        else "incorrect"
+                    )
+                    yield {
+                        **common,
+                        "event_source": "server",
+                        "time": when,
+                        "event_type": "problem_check",
+                        "context": context,
+                        "event": {
+                            "problem_id": f"problem-{problem}",
+                            "success": success,
+                            "attempts": rng.randint(1, 3),
+                            "grade": 1,
+                            "max_grade": 1,
+                        },
+                    }
+                else:
+                    yield {
+                        **common,
+                        "event_source": "server",
+                        "time": when,
+                        "event_type": "edx.forum.thread.created",
+                        "context": context,
+                        "event": {"commentable_id": f"forum-{course.course_id[-8:]}"},
+                    }
+
+
+def write_tracking_logs(university: University, folder: Path, days: int = 2) -> list[Path]:
+    """Write the last ``days`` days (today included) of tracking logs; returns the files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(f"{university.seed}:tracking")
+    written = []
+    for back in range(days - 1, -1, -1):
+        day = university.today - dt.timedelta(days=back)
+        path = folder / f"tracking-{day.isoformat()}.log.gz"
+        events = sorted(_events(rng, university, day), key=lambda e: e["time"])
+        with gzip.open(path, "wt", encoding="utf-8") as handle:
+            handle.write("# sandbox tracking log, rotated daily\n\n")
+            for index, record in enumerate(events):
+                handle.write(_line(rng, record) + "\n")
+                if index % 997 == 500:  # a truncated line, as when a process dies mid-write
+                    handle.write(json.dumps(record)[:60] + "\n")
+                if index % 1499 == 700:  # an event of a course from before course-v1 keys
+                    legacy = {
+                        **record,
+                        "context": {**record["context"], "course_id": OLD_STYLE_COURSE},
+                    }
+                    handle.write(json.dumps(legacy) + "\n")
+            handle.write(
+                json.dumps(
+                    {
+                        "event_type": "edx.user.login",
+                        "event_source": "server",
+                        "time": f"{day.isoformat()}T06:00:00Z",
+                        "context": {},
+                    }
+                )
+                + "\n"
+            )
+        written.append(path)
+    return written
