@@ -303,3 +303,77 @@ def test_too_many_quarantined_lines_fail_the_blocking_check(logs, sqlite_warehou
     assert (check.check_name, check.passed) == ("quarantine_ratio", False)
     assert check.metadata["worst_ratio"].value == pytest.approx(4 / 18)
     assert not result.success
+
+
+def test_raw_data_gains_behaviour_from_the_logs(logs, warehouse, instance) -> None:
+    import datetime as dt
+
+    from lms_assets.openedx.raw_data import raw_data
+
+    day = partitions.to_date(D)
+    partitions.register_courses(instance, partitions.openedx_courses, [VID, OLD])
+    assert run([tracking.tracking_log_split], logs, warehouse, instance, D, LENIENT).success
+    key = CourseDay(VID, day).partition_key
+    assert run(
+        [tracking.tracking_events, tracking.learner_daily_activity], logs, warehouse, instance, key
+    ).success
+
+    def older(days_back: int, events: int) -> None:  # learner 5's activity on an earlier day
+        past = day - dt.timedelta(days=days_back)
+        warehouse.write(
+            [CourseDay(VID, past)],
+            {
+                "learner_daily_activity": [
+                    {
+                        "course_id": VID,
+                        "snapshot_date": past,
+                        "user_id": 5,
+                        "events": events,
+                        "video_plays": 1,
+                        "problem_checks": 0,
+                        "problem_correct": 0,
+                        "last_event_at": dt.datetime.combine(past, dt.time(12)),
+                    }
+                ]
+            },
+            asset_name="fixture",
+        )
+
+    older(10, 4)  # inside 30 days, outside 7
+    older(30, 100)  # exactly 30 days back: outside the window
+    base = {"course_id": VID, "snapshot_date": day}
+    warehouse.write(
+        [CourseDay(VID, day)],
+        {
+            "enrollments": [{**base, "user_id": u, "is_active": True} for u in (1, 2, 3, 5)],
+            "mooc_progress": [
+                {**base, "user_id": 1, "last_activity": dt.datetime(2026, 3, 1)},
+                {**base, "user_id": 5, "last_activity": dt.datetime(2026, 3, 9, 12)},
+            ],
+        },
+        asset_name="fixture",
+    )
+    assert dg.materialize(
+        [raw_data], instance=instance, partition_key=key, resources={"warehouse": warehouse}
+    ).success
+    got = rows(
+        warehouse,
+        "raw_data",
+        [
+            "user_id",
+            "tracking_active_days_30d",
+            "tracking_events_7d",
+            "tracking_events_30d",
+            "tracking_video_plays_30d",
+            "tracking_problem_checks_30d",
+            "tracking_problem_correct_30d",
+            "tracking_last_event_at",
+            "days_since_last_activity",
+        ],
+    )
+    assert got == [
+        (1, 1, 3, 3, 1, 0, 0, dt.datetime(2026, 3, 10, 8, 2), 0),  # the log beats the export
+        (2, 1, 4, 4, 1, 2, 1, dt.datetime(2026, 3, 10, 23, 59, 30), 0),
+        (3, 1, 2, 2, 1, 0, 0, dt.datetime(2026, 3, 10, 10, 5), 0),
+        (5, 1, 0, 4, 1, 0, 0, dt.datetime(2026, 2, 28, 12), 1),
+    ]

@@ -81,6 +81,73 @@ def _read(
     return frame
 
 
+TRACKING_WINDOW_DAYS = 30
+_TRACKING_SUMS = {
+    "events": "tracking_events",
+    "video_plays": "tracking_video_plays",
+    "problem_checks": "tracking_problem_checks",
+    "problem_correct": "tracking_problem_correct",
+}
+
+
+def tracking_features(
+    warehouse: WarehouseResource, partitions: Sequence[CourseDay]
+) -> pd.DataFrame:
+    """Behaviour from learner_daily_activity over the 30 days ending each partition day.
+
+    Only days up to the partition day are read, so later logs never change a past
+    day's features. A course with no tracking data in the window gets no rows
+    (its features stay NULL); a learner of a course with data but no events, 0.
+    """
+    columns = [
+        "tracking_active_days_30d",
+        "tracking_events_7d",
+        "tracking_events_30d",
+        "tracking_video_plays_30d",
+        "tracking_problem_checks_30d",
+        "tracking_problem_correct_30d",
+        "tracking_last_event_at",
+    ]
+    table = schema.tables["learner_daily_activity"]
+    first = min(p.day for p in partitions) - dt.timedelta(days=TRACKING_WINDOW_DAYS - 1)
+    daily = warehouse.read_frame(
+        sa.select(table).where(
+            table.c.course_id.in_(sorted({p.course_id for p in partitions})),
+            table.c.snapshot_date.between(first, max(p.day for p in partitions)),
+        )
+    )
+    if daily.empty:
+        return pd.DataFrame(columns=[*KEY, *columns])
+    daily["activity_date"] = pd.to_datetime(daily["snapshot_date"]).dt.date
+    learners = _read(warehouse, "enrollments", {}, KEY, partitions)
+    pieces = []
+    for (course_id, day), group in learners.groupby(["course_id", "snapshot_date"]):
+        window = daily[
+            (daily["course_id"] == course_id)
+            & (daily["activity_date"] <= day)
+            & (daily["activity_date"] > day - dt.timedelta(days=TRACKING_WINDOW_DAYS))
+        ]
+        if window.empty:
+            continue  # no tracking data for this course: NULL, not 0
+        by_user = window.groupby("user_id")
+        last_week = window[window["activity_date"] > day - dt.timedelta(days=7)]
+        features = pd.DataFrame(
+            {
+                "tracking_active_days_30d": by_user.size(),
+                "tracking_events_7d": last_week.groupby("user_id")["events"].sum(),
+                "tracking_last_event_at": by_user["last_event_at"].max(),
+                **{f"{name}_30d": by_user[source].sum() for source, name in _TRACKING_SUMS.items()},
+            }
+        )
+        merged = group[KEY].merge(features, left_on="user_id", right_index=True, how="left")
+        counts = [c for c in columns if c != "tracking_last_event_at"]
+        merged[counts] = merged[counts].fillna(0)
+        pieces.append(merged)
+    return (
+        pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(columns=[*KEY, *columns])
+    )
+
+
 def end_of_day_utc(day: dt.date, timezone: str) -> dt.datetime:
     """Midnight after ``day`` in ``timezone``, as naive UTC: the moment raw_data is "as of"."""
     local = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=ZoneInfo(timezone))
@@ -125,10 +192,15 @@ def compute_raw_data(
     )
     frame = frame.merge(benchmarks, on=["course_id", "snapshot_date"], how="left")
 
+    frame = frame.merge(tracking_features(warehouse, partitions), on=KEY, how="left")
     as_of = frame["snapshot_date"].map(lambda d: end_of_day_utc(d, timezone))
     as_of = pd.to_datetime(as_of)
     frame["enrolled_at"] = pd.to_datetime(frame["enrolled_at"])
-    frame["last_activity"] = pd.to_datetime(frame["last_activity"])
+    # The latest sign of life: the progress export's, or a later tracking-log event.
+    frame["last_activity"] = pd.concat(
+        [pd.to_datetime(frame["last_activity"]), pd.to_datetime(frame["tracking_last_event_at"])],
+        axis=1,
+    ).max(axis=1)
     days_enrolled = np.floor((as_of - frame["enrolled_at"]).dt.total_seconds() / 86400)
     frame["weeks_since_enrollment"] = (days_enrolled / 7).round(2)
     days_inactive = np.floor((as_of - frame["last_activity"]).dt.total_seconds() / 86400)

@@ -396,6 +396,7 @@ def learner_daily_frame(events: pd.DataFrame) -> pd.DataFrame:
     result["events"] = grouped.size()
     result["active_minutes"] = (grouped["gap"].sum().dt.total_seconds() / 60).round(2)
     result["sessions"] = events.groupby(keys)["session"].nunique()
+    result["last_event_at"] = events.groupby(keys)["time"].max()
     return result.reset_index()
 
 

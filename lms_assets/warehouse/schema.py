@@ -230,6 +230,14 @@ raw_data = partitioned_table(
     sa.Column("is_bottom_performer", sa.Boolean),
     sa.Column("is_passed", sa.Boolean),
     sa.Column("is_dropout", sa.Boolean),
+    # From the tracking logs; NULL when the course has no tracking data in the window.
+    sa.Column("tracking_active_days_30d", sa.Integer),
+    sa.Column("tracking_events_7d", sa.Integer),
+    sa.Column("tracking_events_30d", sa.Integer),
+    sa.Column("tracking_video_plays_30d", sa.Integer),
+    sa.Column("tracking_problem_checks_30d", sa.Integer),
+    sa.Column("tracking_problem_correct_30d", sa.Integer),
+    sa.Column("tracking_last_event_at", sa.DateTime),
     comment="Per-learner features and labels as of the end of the partition day (docs/raw_data.md)",
 )
 
@@ -330,6 +338,7 @@ learner_daily_activity = partitioned_table(
     sa.Column("problem_correct", sa.Integer),
     sa.Column("forum_posts", sa.Integer),
     sa.Column("pages_viewed", sa.Integer),
+    sa.Column("last_event_at", sa.DateTime, comment="UTC time of the day's last event"),
     comment="Per learner and day, from tracking_events",
 )
 
