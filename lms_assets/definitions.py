@@ -12,6 +12,12 @@ from lms_assets.openedx import h5p_assets, raw_data
 from lms_assets.openedx.automation import openedx_course_discovery, openedx_daily_schedule
 from lms_assets.resources import build_resources
 from lms_assets.tracking import assets as tracking_assets
+from lms_assets.tracking.automation import (
+    tracking_courses_after_split,
+    tracking_courses_job,
+    tracking_log_files,
+    tracking_split_job,
+)
 
 OPENEDX_ASSETS = dg.load_assets_from_modules([openedx_assets, h5p_assets, raw_data])
 MOODLE_ASSETS = dg.load_assets_from_modules([moodle_assets])
@@ -31,13 +37,15 @@ moodle_job = dg.define_asset_job(
 
 defs = dg.Definitions(
     assets=all_assets,
-    jobs=[openedx_job, moodle_job],
+    jobs=[openedx_job, moodle_job, tracking_split_job, tracking_courses_job],
     schedules=[openedx_daily_schedule, moodle_daily_schedule],
     sensors=[
         openedx_course_discovery,
         moodle_course_discovery,
         email_on_run_failure,
         email_daily_summary,
+        tracking_log_files,
+        tracking_courses_after_split,
     ],
     resources=build_resources(),
 )

@@ -47,4 +47,6 @@ def test_automation_is_registered() -> None:
         "moodle_course_discovery",
         "email_on_run_failure",
         "email_daily_summary",
+        "tracking_log_files",
+        "tracking_courses_after_split",
     }

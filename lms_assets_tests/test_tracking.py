@@ -377,3 +377,57 @@ def test_raw_data_gains_behaviour_from_the_logs(logs, warehouse, instance) -> No
         (3, 1, 2, 2, 1, 0, 0, dt.datetime(2026, 3, 10, 10, 5), 0),
         (5, 1, 0, 4, 1, 0, 0, dt.datetime(2026, 2, 28, 12), 1),
     ]
+
+
+def test_the_file_sensor_notices_new_and_changed_files_once(logs, instance) -> None:
+    from lms_assets.tracking.automation import tracking_log_files
+
+    def tick(cursor=None):
+        context = dg.build_sensor_context(
+            instance=instance, cursor=cursor, resources={"tracking_logs": logs}
+        )
+        return tracking_log_files(context)
+
+    first = tick()
+    # File A (10th) holds the 10th and the 9th; file B (11th) the 11th and the 10th.
+    assert [r.partition_key for r in first.run_requests] == [
+        "2026-03-09",
+        "2026-03-10",
+        "2026-03-11",
+    ]
+    second = tick(first.cursor)
+    assert isinstance(second, dg.SkipReason)
+    changed = next(p for p in logs.files() if p.name == f"tracking.log-{D}")
+    changed.write_text(changed.read_text() + FILE_A[2] + "\n")
+    third = tick(first.cursor)
+    assert [r.partition_key for r in third.run_requests] == ["2026-03-09", "2026-03-10"]
+
+
+def test_a_successful_split_requests_the_course_tables_in_batches(
+    logs, sqlite_warehouse, instance
+) -> None:
+    from lms_assets.definitions import defs
+    from lms_assets.scheduling import courses_in_request
+    from lms_assets.tracking.automation import tracking_courses_after_split
+
+    courses = [f"course-v1:UNI+C{n:03d}+2026" for n in range(150)]
+    partitions.register_courses(instance, partitions.openedx_courses, courses)
+    split = defs.resolve_job_def("tracking_split").execute_in_process(
+        instance=instance,
+        partition_key=D,
+        run_config=LENIENT,
+        resources={"tracking_logs": logs, "warehouse": sqlite_warehouse},
+    )
+    assert split.success
+    run = instance.get_run_by_id(split.run_id)
+    [success] = instance.all_logs(split.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="tracking_courses_after_split",
+        dagster_instance=instance,
+        dagster_run=run,
+        dagster_event=success.dagster_event,
+    )
+    requests = tracking_courses_after_split(context)
+    assert [r.job_name for r in requests] == ["tracking_courses", "tracking_courses"]
+    assert [c for r in requests for c in courses_in_request(r, courses)] == courses
+    assert {r.tags["dagster/asset_partition_range_start"][-10:] for r in requests} == {D}
