@@ -65,7 +65,10 @@ def _create_engine(url: str, read_only: bool) -> Engine:
             cursor.close()
 
         return engine
-    engine = sa.create_engine(url, pool_pre_ping=True, pool_recycle=3600)
+    connect_args = {}
+    if backend in ("mysql", "mariadb") and not read_only:
+        connect_args["local_infile"] = True  # the warehouse's bulk path (LOAD DATA LOCAL INFILE)
+    engine = sa.create_engine(url, pool_pre_ping=True, pool_recycle=3600, connect_args=connect_args)
     if read_only:
 
         @sa.event.listens_for(engine, "connect")

@@ -146,3 +146,40 @@ def test_schema_creation_is_idempotent_and_restores_missing_columns(warehouse) -
         "enrollments", [CourseDay(COURSE, DAY)], [_row(COURSE, 1, class_code="K21")]
     )
     assert _stored(warehouse)[0][-1] == "K21"
+
+
+def test_arrow_rows_load_exactly_like_python_rows(warehouse) -> None:
+    import pyarrow as pa
+
+    tricky = [
+        "plain",
+        'with "quotes", commas',
+        "new\nline",
+        "back\\slash \\N",
+        "NULL",
+        None,
+        "🎓 Ánh",
+    ]
+    rows = [
+        {
+            "course_id": COURSE,
+            "snapshot_date": DAY,
+            "user_id": i,
+            "username": text,
+            "is_active": [True, False, None][i % 3],
+            "enrolled_at": None if i == 3 else dt.datetime(2026, 1, 2, 3, 4, 5 + i),
+        }
+        for i, text in enumerate(tricky)
+    ]
+    warehouse.write([CourseDay(COURSE, DAY)], {"enrollments": rows}, asset_name="python")
+    via_python = _stored(warehouse)
+    warehouse.write(
+        [CourseDay(COURSE, DAY)], {"enrollments": pa.Table.from_pylist(rows)}, asset_name="arrow"
+    )
+    assert _stored(warehouse) == via_python
+    assert [r[3] for r in via_python] == tricky  # 'NULL' the string stays a string
+    with pytest.raises(WarehouseError, match="outside the partitions"):
+        warehouse.write(
+            [CourseDay(OTHER, DAY)], {"enrollments": pa.Table.from_pylist(rows)}, asset_name="arrow"
+        )
+    assert _stored(warehouse) == via_python

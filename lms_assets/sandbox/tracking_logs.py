@@ -143,3 +143,76 @@ def write_tracking_logs(university: University, folder: Path, days: int = 2) -> 
             )
         written.append(path)
     return written
+
+
+def write_large_log(
+    path: Path, n_events: int, day: dt.date, courses: int = 20, seed: int = 1
+) -> int:
+    """A plain tracking log of ``n_events`` realistic (~1 KB) events of ``day``, for benchmarks.
+
+    Every 1,000th line is a defect (truncated JSON); returns the bytes written.
+    """
+    rng = random.Random(seed)
+    agent = (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/120.0.0.0 Safari/537.36"
+    )
+    course_ids = [f"course-v1:BENCH+C{n:03d}+2026" for n in range(courses)]
+    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    written = 0
+    with path.open("w", encoding="utf-8") as handle:
+        for index in range(n_events):
+            course = course_ids[index % courses]
+            user = 100_000 + rng.randrange(20_000)
+            when = start + dt.timedelta(microseconds=index * 86_000_000_000 // n_events)
+            page = f"https://lms.bench.edu/courses/{course}/courseware/{rng.getrandbits(64):016x}/"
+            kind = index % 4
+            if kind == 0:
+                event_type, payload = (
+                    "play_video",
+                    json.dumps(
+                        {"id": f"video-{index % 50}", "code": "html5", "currentTime": index % 900}
+                    ),
+                )
+            elif kind == 1:
+                event_type, payload = (
+                    "pause_video",
+                    json.dumps(
+                        {"id": f"video-{index % 50}", "code": "html5", "currentTime": index % 900}
+                    ),
+                )
+            elif kind == 2:
+                event_type, payload = (
+                    "problem_check",
+                    {"problem_id": f"problem-{index % 80}", "success": "correct", "attempts": 1},
+                )
+            else:
+                event_type, payload = f"/courses/{course}/courseware/ch/seq/", {"GET": {}}
+            record = {
+                "username": f"learner{user}",
+                "event_source": "server" if kind > 1 else "browser",
+                "name": event_type,
+                "accept_language": "vi-VN,vi;q=0.9,en-US;q=0.8,en;q=0.7",
+                "time": when.isoformat(),
+                "agent": agent,
+                "page": page,
+                "host": "lms.bench.edu",
+                "session": f"{user:x}{index // 5000:x}",
+                "referer": page,
+                "context": {
+                    "user_id": user,
+                    "org_id": "BENCH",
+                    "course_id": course,
+                    "path": "/event",
+                    "module": {"display_name": "Unit " + str(index % 97)},
+                },
+                "ip": "anon_" + f"{rng.getrandbits(128):032x}",
+                "event": payload,
+                "event_type": event_type,
+            }
+            line = json.dumps(record, separators=(",", ":"))
+            if index % 1000 == 999:
+                line = line[:80]
+            handle.write(line + "\n")
+            written += len(line) + 1
+    return written

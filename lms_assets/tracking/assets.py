@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 from pydantic import Field
@@ -317,16 +318,16 @@ def tracking_events(
     stored, duplicates, mismatches = 0, 0, []
     for partition in partitions:
         path = tracking_logs.staging_file(partition.day, partition.course_id)
-        if path.exists():
-            frame = pq.read_table(path).to_pandas()
-            frame = frame[frame["course_id"] == partition.course_id]  # hash collisions: never mix
-        else:
-            frame = pd.DataFrame(columns=STAGING_SCHEMA.names)
-        unique = frame.drop_duplicates("event_id")
-        dropped = len(frame) - len(unique)
-        unique = unique.assign(snapshot_date=partition.day)
+        data = pq.read_table(path) if path.exists() else STAGING_SCHEMA.empty_table()
+        data = data.filter(pc.equal(data["course_id"], partition.course_id))  # never mix courses
+        first_seen = ~data["event_id"].to_pandas().duplicated().to_numpy()
+        unique = data.filter(pa.array(first_seen, type=pa.bool_()))
+        dropped = data.num_rows - unique.num_rows
+        unique = unique.append_column(
+            "snapshot_date", pa.array([partition.day] * unique.num_rows, type=pa.date32())
+        )
         summary = warehouse.replace_partitions(
-            "tracking_events", [partition], rows_from_frame(unique), asset_name="tracking_events"
+            "tracking_events", [partition], unique, asset_name="tracking_events"
         )
         stored += summary.rows_written
         duplicates += dropped
