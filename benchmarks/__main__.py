@@ -5,13 +5,14 @@ import warnings
 
 import dagster as dg
 
-from benchmarks import backfill, fetch_h5p, moodle_activity, raw_data_build
+from benchmarks import backfill, fetch_h5p, moodle_activity, raw_data_build, tracking_ingest
 
 BENCHMARKS = {
     "fetch_h5p": fetch_h5p.main,
     "raw_data_build": raw_data_build.main,
     "moodle_activity": moodle_activity.main,
     "backfill": backfill.main,
+    "tracking_ingest": tracking_ingest.main,
 }
 
 
