@@ -162,11 +162,8 @@ class WarehouseResource(dg.ConfigurableResource):
                 deleted = 0
                 if "course_id" in table.c:
                     for chunk in _chunks(sorted(partition_set), 500):
-                        deleted += conn.execute(
-                            table.delete().where(
-                                sa.tuple_(table.c.course_id, table.c.snapshot_date).in_(chunk)
-                            )
-                        ).rowcount
+                        where = partition_filter(table, [CourseDay(c, d) for c, d in chunk])
+                        deleted += conn.execute(table.delete().where(where)).rowcount
                 else:  # a date-partitioned table: the days of the partitions
                     days = sorted({day for _, day in partition_set})
                     deleted += conn.execute(
@@ -190,7 +187,7 @@ class WarehouseResource(dg.ConfigurableResource):
                 conn.execute(
                     rejects.delete().where(
                         rejects.c.asset_name == asset_name,
-                        sa.tuple_(rejects.c.course_id, rejects.c.snapshot_date).in_(chunk),
+                        partition_filter(rejects, [CourseDay(c, d) for c, d in chunk]),
                     )
                 )
             for batch in _chunks(rejected_rows, self.batch_size):
@@ -321,9 +318,22 @@ def rows_from_frame(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def partition_filter(table: sa.Table, partitions: Sequence[CourseDay]) -> sa.ColumnElement[bool]:
-    """WHERE clause selecting ``partitions`` of a course × date table."""
-    return sa.tuple_(table.c.course_id, table.c.snapshot_date).in_(
-        sorted({(p.course_id, p.day) for p in partitions})
+    """WHERE clause selecting ``partitions`` of a course × date table.
+
+    Written as ``course_id = ? AND snapshot_date IN (...)`` per course, which both
+    engines answer from the primary key; MariaDB scans the whole table for the
+    row-constructor form ``(course_id, snapshot_date) IN ((...), ...)``.
+    """
+    days_by_course: dict[str, set] = {}
+    for p in partitions:
+        days_by_course.setdefault(p.course_id, set()).add(p.day)
+    if not days_by_course:
+        return sa.false()
+    return sa.or_(
+        *(
+            sa.and_(table.c.course_id == course, table.c.snapshot_date.in_(sorted(days)))
+            for course, days in sorted(days_by_course.items())
+        )
     )
 
 
