@@ -22,6 +22,7 @@ from lms_assets import partitions
 from lms_assets.definitions import MOODLE_ASSETS, OPENEDX_ASSETS, defs
 from lms_assets.moodle.resources import MoodleDatabaseResource
 from lms_assets.openedx import parsing
+from lms_assets.openedx.raw_data import LEARNER_TABLES
 from lms_assets.openedx.resources import H5PApiResource, OpenEdxApiResource
 from lms_assets.partitions import CourseDay
 from lms_assets.sandbox import payloads
@@ -41,18 +42,7 @@ def _store_openedx_snapshots(
     """The stored snapshots raw_data reads: every course, every day."""
     rows = 0
     for day in days:
-        tables: dict[str, list[dict]] = {
-            name: []
-            for name in (
-                "enrollments",
-                "mooc_grades",
-                "mooc_progress",
-                "mooc_discussions",
-                "h5p_scores_summary",
-                "video_progress_summary",
-                "dashboard_summary",
-            )
-        }
+        tables: dict[str, list[dict]] = {name: [] for name in LEARNER_TABLES}
         for course in university.courses.values():
             p = CourseDay(course.course_id, day)
             for learner in course.learners:

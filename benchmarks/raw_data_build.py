@@ -13,7 +13,7 @@ import time
 import sqlalchemy as sa
 
 from benchmarks._mysql import throwaway_database
-from lms_assets.openedx.raw_data import compute_raw_data
+from lms_assets.openedx.raw_data import LEARNER_TABLES, compute_raw_data
 from lms_assets.partitions import CourseDay
 from lms_assets.warehouse import WarehouseResource, rows_from_frame
 
@@ -25,18 +25,7 @@ DAY = dt.date(2026, 3, 10)
 def _fixture(n: int) -> dict[str, list[dict]]:
     rng = random.Random(3)
     base = {"course_id": COURSE, "snapshot_date": DAY}
-    tables: dict[str, list[dict]] = {
-        k: []
-        for k in (
-            "enrollments",
-            "mooc_grades",
-            "mooc_progress",
-            "mooc_discussions",
-            "h5p_scores_summary",
-            "video_progress_summary",
-            "dashboard_summary",
-        )
-    }
+    tables: dict[str, list[dict]] = {name: [] for name in LEARNER_TABLES}
     for uid in range(1, n + 1):
         tables["enrollments"].append(
             {

@@ -58,6 +58,8 @@ _INPUTS: dict[str, dict[str, str]] = {
     },
     "dashboard_summary": {"overall_completion": "overall_completion"},
 }
+LEARNER_TABLES = tuple(_INPUTS)  # the per-learner snapshot tables raw_data joins
+INPUT_TABLES = (*LEARNER_TABLES, "course_stats_benchmarks", "learner_daily_activity")
 _BENCHMARKS = {
     "assessment_avg_score": "course_assessment_avg_score",
     "progress_avg_completion": "course_progress_avg_completion",
@@ -349,16 +351,7 @@ def label_summary(frame: pd.DataFrame) -> list[dict[str, object]]:
 
 
 @dg.asset(
-    deps=[
-        "enrollments",
-        "mooc_grades",
-        "mooc_progress",
-        "mooc_discussions",
-        "h5p_scores_summary",
-        "video_progress_summary",
-        "dashboard_summary",
-        "course_stats_benchmarks",
-    ],
+    deps=list(INPUT_TABLES),
     partitions_def=openedx_course_daily,
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="features",
