@@ -116,17 +116,13 @@ def _sandbox_from(args: argparse.Namespace) -> Sandbox:
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
-    from lms_assets import settings
-    from lms_assets.db import redacted
-    from lms_assets.sandbox.moodle_db import write_moodle_database
+    from lms_assets.demo import prepare_sandbox_sources
 
     sandbox = _sandbox_from(args).start()
-    moodle_url = args.moodle_url or f"sqlite:///{settings.DATA_DIR / 'moodle_sandbox.sqlite'}"
-    site = write_moodle_database(sandbox.university, moodle_url)
+    env = prepare_sandbox_sources(sandbox, args.moodle_url)
     print(f"LMS sandbox serving {len(sandbox.university.courses)} courses on {sandbox.base_url}")
-    print(f"Sandbox Moodle database: {redacted(moodle_url)} ({site.log_rows} log rows)")
     print("Point the resources at it with:")
-    for name, value in {**sandbox.environment(), "LMS_MOODLE_URL": moodle_url}.items():
+    for name, value in env.items():
         print(f"  export {name}={value}")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -153,7 +149,8 @@ def _cmd_ui(args: argparse.Namespace) -> int:
 
     home = demo.prepare_environment()
     with _sandbox_from(args) as sandbox:
-        env = {**os.environ, **sandbox.environment(), "DAGSTER_HOME": str(home)}
+        sources = demo.prepare_sandbox_sources(sandbox, args.moodle_url)
+        env = {**os.environ, **sources, "DAGSTER_HOME": str(home)}
         print(f"Sandbox on {sandbox.base_url}; Dagster UI on http://127.0.0.1:{args.ui_port}")
         command = [
             sys.executable,

@@ -68,6 +68,33 @@ def prepare_environment() -> Path:
     return home
 
 
+def prepare_sandbox_sources(sandbox: Sandbox, moodle_url: str | None = None) -> dict[str, str]:
+    """Write the sandbox's Moodle database and tracking logs; return the environment
+    that points every resource at the sandbox (values already set in the environment win).
+    """
+    env = {
+        **sandbox.environment(),
+        "LMS_MOODLE_URL": moodle_url
+        or os.environ.get("LMS_MOODLE_URL")
+        or f"sqlite:///{settings.DATA_DIR / 'moodle_sandbox.sqlite'}",
+        "LMS_TRACKING_LOG_DIR": os.environ.get(
+            "LMS_TRACKING_LOG_DIR", str(settings.DATA_DIR / "tracking_logs")
+        ),
+        "LMS_TRACKING_STAGING_DIR": os.environ.get(
+            "LMS_TRACKING_STAGING_DIR", str(settings.DATA_DIR / "tracking_staging")
+        ),
+    }
+    # The sandbox is ours and on loopback: no need for the production politeness limits.
+    for name in ("LMS_OPENEDX_REQUESTS_PER_SECOND", "LMS_H5P_REQUESTS_PER_SECOND"):
+        env[name] = os.environ.get(name, "500")
+    env["LMS_H5P_MAX_CONCURRENCY"] = os.environ.get("LMS_H5P_MAX_CONCURRENCY", "16")
+    site = write_moodle_database(sandbox.university, env["LMS_MOODLE_URL"])
+    print(f"Sandbox Moodle {redacted(env['LMS_MOODLE_URL'])}: {site.log_rows} log rows")
+    files = write_tracking_logs(sandbox.university, Path(env["LMS_TRACKING_LOG_DIR"]))
+    print(f"Sandbox tracking logs: {len(files)} files in {env['LMS_TRACKING_LOG_DIR']}")
+    return env
+
+
 def register_sandbox_courses(instance: dg.DagsterInstance, api: OpenEdxApiResource) -> list[str]:
     """Register every course the (sandbox) API lists; return the valid keys."""
     keys = [course["course_id"] for course in api.list_courses()]
@@ -86,21 +113,8 @@ def run_demo(sandbox: Sandbox) -> DemoReport:
     prepare_environment()
     tracking_split = next(a for a in TRACKING_ASSETS if a.key.path == ["tracking_log_split"])
     tracking_course_assets = [a for a in TRACKING_ASSETS if a is not tracking_split]
-    moodle_url = os.environ.setdefault(
-        "LMS_MOODLE_URL", f"sqlite:///{settings.DATA_DIR / 'moodle_sandbox.sqlite'}"
-    )
-    tracking_dir = Path(
-        os.environ.setdefault("LMS_TRACKING_LOG_DIR", str(settings.DATA_DIR / "tracking_logs"))
-    )
-    os.environ.setdefault("LMS_TRACKING_STAGING_DIR", str(settings.DATA_DIR / "tracking_staging"))
-    log_files = write_tracking_logs(sandbox.university, tracking_dir)
-    print(f"Sandbox tracking logs: {len(log_files)} files in {tracking_dir}")
-    moodle_site = write_moodle_database(sandbox.university, moodle_url)
-    print(f"Sandbox Moodle {redacted(moodle_url)}: {moodle_site.log_rows} log rows")
-    # The sandbox is ours and on loopback: no need for the production politeness limits.
-    for name in ("LMS_OPENEDX_REQUESTS_PER_SECOND", "LMS_H5P_REQUESTS_PER_SECOND"):
-        os.environ.setdefault(name, "500")
-    os.environ.setdefault("LMS_H5P_MAX_CONCURRENCY", "16")
+    os.environ.update(prepare_sandbox_sources(sandbox))
+    moodle_url = os.environ["LMS_MOODLE_URL"]
     resources = build_resources()
     report = DemoReport()
     # Resources wired with EnvVar resolve only inside runs; the demo's own reads use values.
