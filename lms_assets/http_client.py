@@ -189,10 +189,12 @@ class HttpApiResource(dg.ConfigurableResource):
         log = dg.get_dagster_logger("lms_assets.http")
         what = f"{self.source_name} GET {path}"
         last_problem = "no attempt made"
+        last_error: type[SourceError] = SourceRequestError
         for attempt in range(self.max_retries + 1):
             state.limiter.acquire()
             state.stats.add(requests=1)
             retry_after: float | None = None
+            last_error = SourceRequestError
             try:
                 response = self._session().get(
                     self.url_for(path), params=params, timeout=self.timeout_seconds
@@ -218,6 +220,7 @@ class HttpApiResource(dg.ConfigurableResource):
                         return response.json()
                     except ValueError:
                         state.stats.add(malformed_bodies=1)
+                        last_error = SourceResponseError
                         last_problem = f"body is not valid JSON (starts {response.text[:60]!r})"
                 elif status in RETRYABLE_STATUSES:
                     if status == 429:
@@ -243,5 +246,4 @@ class HttpApiResource(dg.ConfigurableResource):
                 f"{what}: {last_problem}; retry {attempt + 1}/{self.max_retries} in {wait:.2f}s"
             )
             time.sleep(wait)
-        error = SourceResponseError if "not valid JSON" in last_problem else SourceRequestError
-        raise error(f"{what} failed after {self.max_retries + 1} attempts: {last_problem}")
+        raise last_error(f"{what} failed after {self.max_retries + 1} attempts: {last_problem}")
