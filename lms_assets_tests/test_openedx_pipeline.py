@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from lms_assets import partitions
 from lms_assets.definitions import OPENEDX_ASSETS as all_assets
+from lms_assets.openedx.raw_data import end_of_day_utc
 from lms_assets.openedx.resources import H5PApiResource, OpenEdxApiResource
 from lms_assets.partitions import CourseDay
 from lms_assets.warehouse.schema import metadata as schema
@@ -91,12 +92,24 @@ def test_raw_data_agrees_with_the_synthetic_learners(sandbox, sqlite_warehouse, 
         assert row.completion_rate == learner.completion_rate
         if learner.last_activity is None:  # never active: no H5P data, so NULL not 0
             assert row.quiz_avg_score is None and row.h5p_completion_rate is None
-        if not learner.is_active and row.days_since_last_activity is not None:
-            assert row.is_dropout == (row.days_since_last_activity > 30 or None) or (
-                row.days_since_last_activity < 7 and row.is_dropout is False
-            )
-    dropouts = [lr for lr in course.learners if lr.behaviour == "dropout" and not lr.is_active]
-    assert dropouts and all(rows[lr.user_id].is_dropout in (True, None) for lr in dropouts)
+        # The labels, recomputed from the synthetic learner as the docs define them.
+        as_of = end_of_day_utc(partitions.today(), "UTC")
+        days = None if learner.last_activity is None else (as_of - learner.last_activity).days
+        expected = (
+            False
+            if learner.is_active or (days is not None and days < 7)
+            else True
+            if days is not None and days > 30
+            else None
+        )
+        assert (row.days_since_last_activity, row.is_dropout) == (days, expected), learner
+    inactive_dropouts = [
+        lr
+        for lr in course.learners
+        if lr.behaviour == "dropout" and not lr.is_active and lr.last_activity is not None
+    ]
+    assert inactive_dropouts  # the sandbox's dropouts are idle 31-100 days: all labelled True
+    assert {rows[lr.user_id].is_dropout for lr in inactive_dropouts} == {True}
 
 
 def test_twenty_percent_faults_give_the_same_tables(sandbox, warehouse, instance) -> None:
