@@ -12,6 +12,7 @@ it does not grow with the file.
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -30,7 +31,7 @@ from lms_assets.tracking import assets as tracking
 from lms_assets.tracking.resources import TrackingLogFolderResource
 from lms_assets.warehouse import WarehouseResource
 
-EVENTS = int(__import__("os").environ.get("LMS_BENCH_EVENTS", "1250000"))
+EVENTS = int(os.environ.get("LMS_BENCH_EVENTS", "1250000"))
 COURSES = 20
 SEED_SAMPLE = 20_000
 DAY = dt.date(2026, 3, 10)

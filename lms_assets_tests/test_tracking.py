@@ -189,7 +189,7 @@ def run(assets, logs, warehouse, instance, key, run_config=None, raise_on_error=
     )
 
 
-def rows(warehouse, table_name, columns, where=None):
+def rows(warehouse, table_name, columns):
     table = schema.tables[table_name]
     with warehouse.engine.connect() as conn:
         query = sa.select(*(table.c[c] for c in columns))
@@ -308,7 +308,17 @@ def test_too_many_quarantined_lines_fail_the_blocking_check(logs, sqlite_warehou
 def test_raw_data_gains_behaviour_from_the_logs(logs, warehouse, instance) -> None:
     import datetime as dt
 
-    from lms_assets.openedx.raw_data import raw_data
+    from lms_assets.openedx.raw_data import TRACKING_COLUMNS, raw_data
+
+    assert TRACKING_COLUMNS == (
+        "tracking_active_days_30d",
+        "tracking_events_7d",
+        "tracking_events_30d",
+        "tracking_video_plays_30d",
+        "tracking_problem_checks_30d",
+        "tracking_problem_correct_30d",
+        "tracking_last_event_at",
+    )
 
     day = partitions.to_date(D)
     partitions.register_courses(instance, partitions.openedx_courses, [VID, OLD])
@@ -359,17 +369,7 @@ def test_raw_data_gains_behaviour_from_the_logs(logs, warehouse, instance) -> No
     got = rows(
         warehouse,
         "raw_data",
-        [
-            "user_id",
-            "tracking_active_days_30d",
-            "tracking_events_7d",
-            "tracking_events_30d",
-            "tracking_video_plays_30d",
-            "tracking_problem_checks_30d",
-            "tracking_problem_correct_30d",
-            "tracking_last_event_at",
-            "days_since_last_activity",
-        ],
+        ["user_id", *TRACKING_COLUMNS, "days_since_last_activity"],
     )
     assert got == [
         (1, 1, 3, 3, 1, 0, 0, dt.datetime(2026, 3, 10, 8, 2), 0),  # the log beats the export

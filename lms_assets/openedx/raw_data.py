@@ -84,6 +84,9 @@ def _read(
 
 
 TRACKING_WINDOW_DAYS = 30
+TRACKING_COLUMNS = tuple(
+    c.name for c in schema.tables["raw_data"].columns if c.name.startswith("tracking_")
+)
 _TRACKING_SUMS = {
     "events": "tracking_events",
     "video_plays": "tracking_video_plays",
@@ -101,15 +104,7 @@ def tracking_features(
     day's features. A course with no tracking data in the window gets no rows
     (its features stay NULL); a learner of a course with data but no events, 0.
     """
-    columns = [
-        "tracking_active_days_30d",
-        "tracking_events_7d",
-        "tracking_events_30d",
-        "tracking_video_plays_30d",
-        "tracking_problem_checks_30d",
-        "tracking_problem_correct_30d",
-        "tracking_last_event_at",
-    ]
+    columns = list(TRACKING_COLUMNS)
     table = schema.tables["learner_daily_activity"]
     first = min(p.day for p in partitions) - dt.timedelta(days=TRACKING_WINDOW_DAYS - 1)
     daily = warehouse.read_frame(
