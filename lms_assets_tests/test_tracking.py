@@ -431,3 +431,34 @@ def test_a_successful_split_requests_the_course_tables_in_batches(
     assert [r.job_name for r in requests] == ["tracking_courses", "tracking_courses"]
     assert [c for r in requests for c in courses_in_request(r, courses)] == courses
     assert {r.tags["dagster/asset_partition_range_start"][-10:] for r in requests} == {D}
+
+
+def test_several_days_split_in_one_run_like_a_backfill(logs, warehouse, instance) -> None:
+    from lms_assets.definitions import defs
+
+    result = defs.resolve_job_def("tracking_split").execute_in_process(
+        instance=instance,
+        run_config=LENIENT,
+        resources={"tracking_logs": logs, "warehouse": warehouse},
+        tags={
+            "dagster/asset_partition_range_start": "2026-03-09",
+            "dagster/asset_partition_range_end": "2026-03-11",
+        },
+    )
+    assert result.success
+    assert len(instance.get_run_records()) == 1
+    counts = rows(warehouse, "tracking_split_counts", ["snapshot_date", "course_id", "events"])
+    day = partitions.to_date
+    assert counts == [
+        (day("2026-03-09"), VID, 1),  # user 1's 23:59:59 event, found in the 10th's file
+        (day("2026-03-10"), OLD, 1),
+        (day("2026-03-10"), VID, 10),
+        (day("2026-03-11"), VID, 1),  # the 00:10 event in the 11th's file
+    ]
+    quarantined = rows(
+        warehouse, "tracking_quarantine", ["snapshot_date", "file_name", "line_number"]
+    )
+    assert [(d, f, n) for d, f, n in quarantined if d == day("2026-03-11")] == [
+        (day("2026-03-11"), "tracking-2026-03-11.log.gz", 3)
+    ]
+    assert len(quarantined) == 5  # the 10th's four and the 11th's one: each judged once
