@@ -232,7 +232,12 @@ def evaluate(
         violating = rule.violations(table, partitions).subquery()
         with warehouse.engine.connect() as conn:
             count = conn.execute(sa.select(sa.func.count()).select_from(violating)).scalar_one()
-            sample = [dict(r._mapping) for r in conn.execute(sa.select(violating).limit(5))]
+            # Only a failing rule is read twice: a passing one costs one query.
+            sample = (
+                [dict(r._mapping) for r in conn.execute(sa.select(violating).limit(5))]
+                if count
+                else []
+            )
         results.append(
             dg.AssetCheckResult(
                 asset_key=asset or table_name,

@@ -42,7 +42,9 @@ def build_resources() -> dict[str, Any]:
     }
     return {
         "warehouse": WarehouseResource(
-            url=warehouse_url, batch_size=int(_number("LMS_WAREHOUSE_BATCH_SIZE", 1000))
+            url=warehouse_url,
+            batch_size=int(_number("LMS_WAREHOUSE_BATCH_SIZE", 1000)),
+            parallel_writes=int(_number("LMS_WAREHOUSE_PARALLEL_WRITES", 2)),
         ),
         "openedx_api": OpenEdxApiResource(
             base_url=dg.EnvVar("LMS_OPENEDX_BASE_URL"),

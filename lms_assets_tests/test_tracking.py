@@ -16,9 +16,10 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from lms_assets import partitions
+from lms_assets import partitions, settings
 from lms_assets.partitions import CourseDay
 from lms_assets.tracking import assets as tracking
+from lms_assets.tracking import splitting
 from lms_assets.tracking.parsing import Event, Quarantined, Skipped, parse_line
 from lms_assets.tracking.resources import TrackingLogFolderResource
 from lms_assets.warehouse.schema import metadata as schema
@@ -462,3 +463,94 @@ def test_several_days_split_in_one_run_like_a_backfill(logs, warehouse, instance
         (day("2026-03-11"), "tracking-2026-03-11.log.gz", 3)
     ]
     assert len(quarantined) == 5  # the 10th's four and the 11th's one: each judged once
+
+
+def test_pieces_own_every_line_exactly_once(tmp_path) -> None:
+    """Whatever the cut points (mid-line, on a newline, past the end), lines are not lost or
+    read twice, and line numbers stay file-wide."""
+    path = tmp_path / f"tracking-{D}.log"
+    path.write_text("\n".join(FILE_A) + "\n")
+    expected = path.read_bytes().splitlines(keepends=True)
+    for piece_bytes in (1, 7, 150, 151, 152, 1000, len(path.read_bytes())):
+        pieces = splitting.plan_pieces([(path, True)], piece_bytes)
+        lines = [line for piece in pieces for line in splitting.piece_lines(piece)]
+        assert lines == expected, piece_bytes
+
+
+def test_a_file_cut_into_pieces_splits_like_a_whole_one(tmp_path) -> None:
+    """Two worker processes on 300-byte pieces == one pass: same counts, same quarantined
+    line numbers (5, 6, 14, 15, as in the hand count), the same staged events."""
+    path = tmp_path / f"tracking.log-{D}"
+    path.write_text("\n".join(FILE_A) + "\n")
+    start, end = tracking.day_bounds(partitions.to_date(D), "UTC")
+    whole = splitting.split_day([(path, True)], start, end, tmp_path / "whole", workers=1)
+    cut = splitting.split_day(
+        [(path, True)], start, end, tmp_path / "cut", workers=2, piece_bytes=300
+    )
+    size = path.stat().st_size
+    assert (whole.pieces, cut.pieces) == (1, -(-size // 300)) and cut.pieces > 10
+    assert cut.counts == whole.counts
+    # File A alone: the hand count without file B's late event.
+    assert cut.counts["events"] == 10 and cut.courses == {VID: 9, OLD: 1}
+    assert [(line, reason) for _, line, reason, _ in cut.quarantine] == [
+        (5, "invalid JSON (unexpected end of data)"),
+        (6, "invalid JSON (unexpected character, expected a JSON value)"),
+        (14, "no JSON object on the line"),
+        (15, "invalid time: time is missing"),
+    ]
+    assert cut.quarantine == whole.quarantine
+    for course in (VID, OLD):
+        staged = splitting.read_course(tmp_path / "cut", course).sort_by("event_id")
+        assert staged.equals(splitting.read_course(tmp_path / "whole", course).sort_by("event_id"))
+    unique = splitting.unique_events(splitting.read_course(tmp_path / "cut", VID))
+    assert unique.num_rows == 8  # PLAY_1 was delivered twice
+    assert unique["event_id"].to_pylist() == sorted(set(unique["event_id"].to_pylist()))
+
+
+def test_one_run_loads_several_courses_side_by_side(logs, warehouse, instance) -> None:
+    """Course-days load in parallel transactions (MariaDB: READ COMMITTED, no gap-lock
+    deadlocks); the result is the hand count and every blocking check passes."""
+    partitions.register_courses(instance, partitions.openedx_courses, [VID, OLD])
+    assert run([tracking.tracking_log_split], logs, warehouse, instance, D, LENIENT).success
+    for _ in range(2):  # the second run replaces both courses at once
+        result = dg.materialize(
+            [tracking.tracking_events],
+            instance=instance,
+            resources={"tracking_logs": logs, "warehouse": warehouse},
+            tags={
+                "dagster/asset_partition_range_start": f"{VID}|{D}",
+                "dagster/asset_partition_range_end": f"{OLD}|{D}",
+            },
+        )
+        checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+        assert checks == {
+            "unique_event_ids": True,
+            "events_inside_day": True,
+            "counts_match_split": True,
+        }
+    assert rows(warehouse, "tracking_split_counts", ["course_id", "events"]) == [
+        (OLD, 1),
+        (VID, 10),
+    ]
+    stored = rows(warehouse, "tracking_events", ["course_id"])
+    assert (stored.count((VID,)), stored.count((OLD,))) == (9, 1)
+
+
+def test_events_outside_the_partition_day_fail_the_check(
+    logs, sqlite_warehouse, instance, monkeypatch
+):
+    """Split with UTC days, loaded after LMS_TIMEZONE changed: VID's 23:59:30 UTC event lies
+    after the Ho Chi Minh day's end (17:00 UTC), so the blocking check fails."""
+    partitions.register_courses(instance, partitions.openedx_courses, [VID, OLD])
+    assert run([tracking.tracking_log_split], logs, sqlite_warehouse, instance, D, LENIENT).success
+    monkeypatch.setattr(settings, "TIMEZONE", "Asia/Ho_Chi_Minh")
+    key = CourseDay(VID, partitions.to_date(D)).partition_key
+    result = run(
+        [tracking.tracking_events], logs, sqlite_warehouse, instance, key, raise_on_error=False
+    )
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {
+        "unique_event_ids": True,
+        "events_inside_day": False,
+        "counts_match_split": True,
+    }

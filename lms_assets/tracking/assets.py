@@ -1,23 +1,20 @@
 """Tracking-log assets (seed 003).
 
 ``tracking_log_split`` (daily) reads a day's files ONCE, whatever the number of
-courses, and streams each course's events to a Parquet staging file (at most
-FLUSH_ROWS events wait in memory, whatever the file size or number of courses). The
-course × date assets then load and aggregate one course-day at a time.
+courses, with one worker process per core (``splitting``), and leaves each course's
+events in Arrow staging files. The course × date assets then load and aggregate
+course-days, several loads at once on MySQL/MariaDB.
 """
 
 import datetime as dt
 import shutil
 from collections import Counter
-from dataclasses import fields
-from operator import attrgetter
+from concurrent.futures import ThreadPoolExecutor
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import sqlalchemy as sa
 from pydantic import Field
 
@@ -31,35 +28,11 @@ from lms_assets.partitions import (
     openedx_course_daily,
     to_date,
 )
-from lms_assets.tracking.parsing import Event, Quarantined, Skipped, parse_line
 from lms_assets.tracking.resources import TrackingLogFolderResource, date_in_name
+from lms_assets.tracking.splitting import default_workers, read_course, split_day, unique_events
 from lms_assets.warehouse import WarehouseResource, partition_filter, rows_from_frame
 from lms_assets.warehouse.schema import metadata as schema
 
-FLUSH_ROWS = 100_000  # events buffered in total before every course's buffer is written
-MAX_QUARANTINE_ROWS = 10_000  # kept per day for inspection; all are counted
-EVENT_FIELDS = [f.name for f in fields(Event)]
-_event_values = attrgetter(*EVENT_FIELDS)
-STAGING_SCHEMA = pa.schema(
-    [
-        ("event_id", pa.string()),
-        ("time", pa.timestamp("us")),
-        ("user_id", pa.int64()),
-        ("username", pa.string()),
-        ("course_id", pa.string()),
-        ("course_from", pa.string()),
-        ("event_type", pa.string()),
-        ("event_source", pa.string()),
-        ("session", pa.string()),
-        ("page", pa.string()),
-        ("module_id", pa.string()),
-        ("video_position", pa.float64()),
-        ("problem_id", pa.string()),
-        ("problem_success", pa.bool_()),
-        ("problem_attempts", pa.int64()),
-        ("discussion_id", pa.string()),
-    ]
-)
 DAY_ASSET = {
     "partitions_def": daily_partitions,
     "backfill_policy": dg.BackfillPolicy.single_run(),
@@ -99,53 +72,11 @@ class SplitConfig(dg.Config):
         le=1,
         description="The quarantine_ratio check fails above this share of quarantined lines.",
     )
-
-
-class _CourseWriters:
-    """One streaming Parquet writer per course; at most FLUSH_ROWS events wait in memory."""
-
-    def __init__(self, day: dt.date, tracking_logs: TrackingLogFolderResource) -> None:
-        self.day = day
-        self.tracking_logs = tracking_logs
-        self.buffers: dict[str, list[tuple]] = {}
-        self.writers: dict[str, pq.ParquetWriter] = {}
-        self.counts: Counter[str] = Counter()
-        self.buffered = 0
-
-    def add(self, event: Event) -> None:
-        self.buffers.setdefault(event.course_id, []).append(_event_values(event))
-        self.counts[event.course_id] += 1
-        self.buffered += 1
-        if self.buffered >= FLUSH_ROWS:  # a global bound: memory does not grow with courses
-            for course_id in list(self.buffers):
-                self._flush(course_id)
-            self.buffered = 0
-
-    def _flush(self, course_id: str) -> None:
-        rows = self.buffers[course_id]
-        if not rows:
-            return
-        columns = list(zip(*rows, strict=True))
-        table = pa.table(
-            {
-                name: pa.array(values, type=STAGING_SCHEMA.field(name).type)
-                for name, values in zip(EVENT_FIELDS, columns, strict=True)
-            },
-            schema=STAGING_SCHEMA,
-        )
-        writer = self.writers.get(course_id)
-        if writer is None:
-            path = self.tracking_logs.staging_file(self.day, course_id)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            writer = self.writers[course_id] = pq.ParquetWriter(path, STAGING_SCHEMA)
-        writer.write_table(table)
-        self.buffers[course_id] = []
-
-    def close(self) -> None:
-        for course_id in list(self.buffers):
-            self._flush(course_id)
-        for writer in self.writers.values():
-            writer.close()
+    workers: int = Field(
+        default=0,
+        ge=0,
+        description="Processes splitting the day's files (0: one per CPU core).",
+    )
 
 
 @dg.asset(
@@ -175,56 +106,46 @@ def tracking_log_split(
     totals: Counter[str] = Counter()
     per_day = []
     worst = 0.0
+    workers = config.workers or default_workers()
     for key in context.partition_keys:
         day = to_date(key)
         start, end = day_bounds(day)
-        shutil.rmtree(tracking_logs.staging_dir(day), ignore_errors=True)
-        writers = _CourseWriters(day, tracking_logs)
-        counts: Counter[str] = Counter()
-        quarantine_rows: list[dict] = []
+        staging = tracking_logs.staging_dir(day)
+        shutil.rmtree(staging, ignore_errors=True)
         files = tracking_logs.files_for(day)
-        for path in files:
-            home = date_in_name(path) == day  # lines are judged once, by the file's own day
-            for number, line in enumerate(tracking_logs.lines(path), start=1):
-                outcome = parse_line(line)
-                counts["lines"] += home
-                if isinstance(outcome, Event):
-                    if start <= outcome.time < end:
-                        writers.add(outcome)
-                    else:
-                        counts["other_day"] += home
-                elif not home:
-                    continue
-                elif isinstance(outcome, Skipped):
-                    counts[outcome.kind] += 1
-                elif isinstance(outcome, Quarantined):
-                    counts["quarantined"] += 1
-                    if len(quarantine_rows) < MAX_QUARANTINE_ROWS:
-                        quarantine_rows.append(
-                            {
-                                "snapshot_date": day,
-                                "file_name": path.name[:255],
-                                "line_number": number,
-                                "reason": outcome.reason[:255],
-                                "raw_line": outcome.raw,
-                            }
-                        )
-            context.log.info(f"{day}: read {path.name}")
-        writers.close()
-        counts["events"] = sum(writers.counts.values())
+        context.log.info(f"{day}: splitting {len(files)} file(s) with {workers} worker(s)")
+        # Lines are judged once, by their file's own day; the next day's file adds late events.
+        split = split_day(
+            [(path, date_in_name(path) == day) for path in files],
+            start,
+            end,
+            staging,
+            workers,
+            on_file_read=lambda path, day=day: context.log.info(f"{day}: read {path.name}"),
+        )
+        counts, courses = split.counts, split.courses
+        quarantine_rows = [
+            {
+                "snapshot_date": day,
+                "file_name": name[:255],
+                "line_number": line,
+                "reason": reason[:255],
+                "raw_line": raw,
+            }
+            for name, line, reason, raw in split.quarantine
+        ]
         known = warehouse.read_frame(
             sa.select(schema.tables["tracking_split_counts"].c.course_id).where(
                 schema.tables["tracking_split_counts"].c.snapshot_date == day
             )
         )
-        courses = sorted(set(writers.counts) | set(known["course_id"]))
+        replaced = sorted(set(courses) | set(known["course_id"]))
         warehouse.write(
             # No course that day still replaces the day's quarantine rows.
-            [CourseDay(c, day) for c in courses] or [CourseDay("", day)],
+            [CourseDay(c, day) for c in replaced] or [CourseDay("", day)],
             {
                 "tracking_split_counts": [
-                    {"course_id": c, "snapshot_date": day, "events": n}
-                    for c, n in writers.counts.items()
+                    {"course_id": c, "snapshot_date": day, "events": n} for c, n in courses.items()
                 ],
                 "tracking_quarantine": quarantine_rows,
             },
@@ -237,7 +158,7 @@ def tracking_log_split(
             {
                 "day": day,
                 "files": len(files),
-                "courses": len(writers.counts),
+                "courses": len(courses),
                 "events": counts["events"],
                 "quarantined": counts["quarantined"],
                 "ratio": round(ratio, 5),
@@ -277,36 +198,81 @@ def _split_counts(warehouse: WarehouseResource, partitions: list[CourseDay]) -> 
     return {CourseDay(c, to_date(d)): int(n) for c, d, n in frame.itertuples(index=False)}
 
 
-def _events_inside_day() -> quality.Rule:
-    def query(table: sa.Table, partitions: list[CourseDay]) -> sa.Select:
-        outside = [
-            sa.and_(
-                table.c.course_id == p.course_id,
-                table.c.snapshot_date == p.day,
-                sa.or_(table.c.time < day_bounds(p.day)[0], table.c.time >= day_bounds(p.day)[1]),
-            )
-            for p in partitions
-        ]
-        return sa.select(table.c.course_id, table.c.event_id, table.c.time).where(sa.or_(*outside))
-
-    return quality.Rule(
-        "events_inside_day", "Every event's time falls in its partition's day.", query
+def _stored_profile(warehouse: WarehouseResource, partitions: list[CourseDay]) -> dict:
+    """Per course-day: rows, distinct event ids, first and last time: ONE scan for all checks."""
+    table = schema.tables["tracking_events"]
+    frame = warehouse.read_frame(
+        sa.select(
+            table.c.course_id,
+            table.c.snapshot_date,
+            sa.func.count().label("rows"),
+            sa.func.count(table.c.event_id.distinct()).label("ids"),
+            sa.func.min(table.c.time).label("first"),
+            sa.func.max(table.c.time).label("last"),
+        )
+        .where(partition_filter(table, partitions))
+        .group_by(table.c.course_id, table.c.snapshot_date)
     )
+    return {
+        CourseDay(c, to_date(d)): (int(rows), int(ids), pd.Timestamp(first), pd.Timestamp(last))
+        for c, d, rows, ids, first, last in frame.itertuples(index=False)
+    }
 
 
-EVENT_RULES = [quality.unique_key(["course_id", "snapshot_date", "event_id"]), _events_inside_day()]
+def _tracking_event_checks(
+    warehouse: WarehouseResource, partitions: list[CourseDay], dropped: dict[CourseDay, int]
+) -> list[dg.AssetCheckResult]:
+    split = _split_counts(warehouse, partitions)
+    profile = _stored_profile(warehouse, partitions)
+    duplicated, outside, mismatches = [], [], []
+    for p in partitions:
+        rows, ids, first, last = profile.get(p, (0, 0, None, None))
+        if rows != ids:
+            duplicated.append({"partition": str(p), "rows": rows, "distinct_event_ids": ids})
+        start, end = day_bounds(p.day)
+        if rows and (first < start or last >= end):
+            outside.append({"partition": str(p), "first": first, "last": last})
+        if rows + dropped.get(p, 0) != split.get(p, 0):
+            mismatches.append(
+                {
+                    "partition": str(p),
+                    "stored": rows,
+                    "duplicates": dropped.get(p, 0),
+                    "split": split.get(p, 0),
+                }
+            )
+
+    def result(name: str, problems: list[dict]) -> dg.AssetCheckResult:
+        table = markdown_table(problems[:20], problems[0].keys()) if problems else "none"
+        return dg.AssetCheckResult(
+            check_name=name,
+            passed=not problems,
+            metadata={
+                "partitions_checked": len(partitions),
+                "failing_partitions": len(problems),
+                "details": dg.MetadataValue.md(table),
+            },
+        )
+
+    return [
+        result("unique_event_ids", duplicated),
+        result("events_inside_day", outside),
+        result("counts_match_split", mismatches),
+    ]
+
+
+TRACKING_EVENT_CHECKS = {
+    "unique_event_ids": "No event is stored twice in a course-day (one row per event_id).",
+    "events_inside_day": "Every event's time falls in its partition's day.",
+    "counts_match_split": "Stored events plus dropped duplicates equal what the split counted.",
+}
 
 
 @dg.asset(
     deps=[FROM_SPLIT],
     check_specs=[
-        *quality.check_specs("tracking_events", EVENT_RULES, blocking=True),
-        dg.AssetCheckSpec(
-            "counts_match_split",
-            asset="tracking_events",
-            blocking=True,
-            description="Stored events plus dropped duplicates equal what the split counted.",
-        ),
+        dg.AssetCheckSpec(name, asset="tracking_events", blocking=True, description=text)
+        for name, text in TRACKING_EVENT_CHECKS.items()
     ],
     **COURSE_DAY_ASSET,
 )
@@ -317,51 +283,31 @@ def tracking_events(
 ) -> dg.MaterializeResult:
     """The course's events of the day, typed; an event read twice is stored once."""
     partitions = course_days(context)
-    split = _split_counts(warehouse, partitions)
-    stored, duplicates, mismatches = 0, 0, []
-    for partition in partitions:
-        path = tracking_logs.staging_file(partition.day, partition.course_id)
-        data = pq.read_table(path) if path.exists() else STAGING_SCHEMA.empty_table()
-        data = data.filter(pc.equal(data["course_id"], partition.course_id))  # never mix courses
-        first_seen = ~data["event_id"].to_pandas().duplicated().to_numpy()
-        # Sorted by the key, InnoDB appends to its clustered index instead of splitting pages.
-        unique = data.filter(pa.array(first_seen, type=pa.bool_())).sort_by("event_id")
-        dropped = data.num_rows - unique.num_rows
+    stored = 0
+    dropped: dict[CourseDay, int] = {}
+
+    def load(partition: CourseDay) -> tuple[int, int]:
+        staged = read_course(tracking_logs.staging_dir(partition.day), partition.course_id)
+        unique = unique_events(staged)
         unique = unique.append_column(
             "snapshot_date", pa.array([partition.day] * unique.num_rows, type=pa.date32())
         )
         summary = warehouse.replace_partitions(
             "tracking_events", [partition], unique, asset_name="tracking_events"
         )
-        stored += summary.rows_written
-        duplicates += dropped
-        expected = split.get(partition, 0)
-        if summary.rows_written + dropped != expected:
-            mismatches.append(
-                {
-                    "partition": str(partition),
-                    "stored": summary.rows_written,
-                    "duplicates": dropped,
-                    "split": expected,
-                }
-            )
-        context.log.info(f"{partition}: {summary.rows_written} events ({dropped} duplicates)")
+        return summary.rows_written, staged.num_rows - unique.num_rows
+
+    # Each course-day is its own transaction: loads run side by side on the server's cores.
+    with ThreadPoolExecutor(warehouse.writers) as pool:
+        for partition, (written, duplicates) in zip(
+            partitions, pool.map(load, partitions), strict=True
+        ):
+            stored += written
+            dropped[partition] = duplicates
+            context.log.info(f"{partition}: {written} events ({duplicates} duplicates)")
     return dg.MaterializeResult(
-        metadata={"dagster/row_count": stored, "duplicates_dropped": duplicates},
-        check_results=[
-            *quality.evaluate(warehouse, "tracking_events", EVENT_RULES, partitions),
-            dg.AssetCheckResult(
-                check_name="counts_match_split",
-                passed=not mismatches,
-                metadata={
-                    "mismatches": dg.MetadataValue.md(
-                        markdown_table(mismatches, ["partition", "stored", "duplicates", "split"])
-                        if mismatches
-                        else "none"
-                    )
-                },
-            ),
-        ],
+        metadata={"dagster/row_count": stored, "duplicates_dropped": sum(dropped.values())},
+        check_results=_tracking_event_checks(warehouse, partitions, dropped),
     )
 
 

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import gzip
-import hashlib
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -15,7 +12,6 @@ from pydantic import Field
 _DATE_IN_NAME = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 # *.log, *.log.gz, and logrotate's dateext names: tracking.log-20260310[.gz]
 _LOG_NAME = re.compile(r"(\.log(\.gz)?|\.log-\d{4}-?\d{2}-?\d{2}(\.gz)?)$")
-READ_BUFFER = 1 << 20  # bytes read at a time: memory stays flat whatever the file size
 
 
 def date_in_name(path: Path) -> dt.date | None:
@@ -40,16 +36,12 @@ class TrackingLogFolderResource(dg.ConfigurableResource):
 
     path: str = Field(description="The folder holding the tracking logs.")
     staging_path: str = Field(
-        description="Where the daily split leaves each course's events (Parquet), for the "
-        "course assets to load."
+        description="Where the daily split leaves each course's events (Arrow files, one "
+        "folder per course), for the course assets to load."
     )
 
     def staging_dir(self, day: dt.date) -> Path:
         return Path(self.staging_path) / day.isoformat()
-
-    def staging_file(self, day: dt.date, course_id: str) -> Path:
-        name = hashlib.sha1(course_id.encode()).hexdigest()[:20] + ".parquet"
-        return self.staging_dir(day) / name
 
     def files(self) -> list[Path]:
         root = Path(self.path)
@@ -60,10 +52,3 @@ class TrackingLogFolderResource(dg.ConfigurableResource):
     def files_for(self, day: dt.date) -> list[Path]:
         wanted = {day, day + dt.timedelta(days=1)}
         return [p for p in self.files() if date_in_name(p) in wanted]
-
-    @staticmethod
-    def lines(path: Path) -> Iterator[bytes]:
-        """The file's lines as bytes, gzip or plain, streamed."""
-        opener = gzip.open if path.name.endswith(".gz") else open
-        with opener(path, "rb") as handle:  # type: ignore[operator]
-            yield from handle

@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,8 @@ from lms_assets.db import get_engine, normalize_url, redacted
 from lms_assets.partitions import CourseDay
 from lms_assets.warehouse import schema
 
+DEADLOCK_ATTEMPTS = 3
+RETRYABLE_MYSQL_ERRORS = {1205, 1213}  # lock wait timeout, deadlock: the server rolled back
 _schema_ready: set[str] = set()
 _lock = threading.Lock()
 
@@ -73,6 +76,12 @@ class WarehouseResource(dg.ConfigurableResource):
 
     url: str = Field(description="SQLAlchemy URL of the warehouse database.")
     batch_size: int = Field(default=1000, description="Rows per multi-row INSERT statement.", gt=0)
+    parallel_writes: int = Field(
+        default=2,
+        gt=0,
+        description="Partition writes an asset may run at once, each in its own transaction "
+        "(MySQL/MariaDB; SQLite has one writer, so always 1 there).",
+    )
 
     # -- connection and schema ------------------------------------------------------------
     @property
@@ -89,6 +98,11 @@ class WarehouseResource(dg.ConfigurableResource):
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @property
+    def writers(self) -> int:
+        """How many partition writes may run at once on this database."""
+        return 1 if self.dialect == "sqlite" else self.parallel_writes
 
     @property
     def display_url(self) -> str:
@@ -154,9 +168,31 @@ class WarehouseResource(dg.ConfigurableResource):
                     "is outside the partitions being replaced; nothing was written."
                 )
 
+        for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+            try:
+                return self._replace(partition_set, prepared, asset_name, rejected_rows)
+            except sa.exc.OperationalError as exc:
+                code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
+                if code not in RETRYABLE_MYSQL_ERRORS or attempt == DEADLOCK_ATTEMPTS:
+                    raise
+                # The transaction was rolled back whole: running it again is safe.
+                time.sleep(0.05 * attempt)
+        raise AssertionError("unreachable")
+
+    def _replace(
+        self,
+        partition_set: set[tuple[str, dt.date]],
+        prepared: Mapping[str, list[dict[str, Any]] | pa.Table],
+        asset_name: str,
+        rejected_rows: list[dict[str, Any]],
+    ) -> dict[str, WriteSummary]:
         rejects = schema.rejected_records
         summaries: dict[str, WriteSummary] = {}
-        with self.engine.begin() as conn:
+        engine = self.engine
+        if engine.dialect.name in ("mysql", "mariadb"):
+            # No gap locks: concurrent writes of neighbouring partitions do not deadlock.
+            engine = engine.execution_options(isolation_level="READ COMMITTED")
+        with engine.begin() as conn:
             for name, table_rows in prepared.items():
                 table = schema.metadata.tables[name]
                 deleted = 0

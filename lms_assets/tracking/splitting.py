@@ -1,0 +1,260 @@
+"""The daily split's engine: log files in, per-course Arrow staging files out, in parallel.
+
+A day's files are cut into *pieces*: a gzip file is one piece (it cannot be entered
+in the middle); a plain file is cut every ``PIECE_BYTES``, each piece owning the lines
+that *start* inside its byte range. Worker processes split pieces independently
+(Python parses one line per core at a time, so processes, not threads), each writing
+``<staging>/<day>/<course>/part-<piece>.arrow`` and returning its counts; line numbers
+of quarantined lines are made file-wide afterwards from each piece's line count.
+
+Nothing here imports Dagster: worker processes start by importing only this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lms_assets.tracking.parsing import Event, Quarantined, Skipped, parse_line
+
+PIECE_BYTES = 64 << 20  # plain files are cut into pieces of this size for the workers
+FLUSH_ROWS = 50_000  # events a worker buffers before writing them: memory per worker
+MAX_QUARANTINE_ROWS = 10_000  # quarantined lines kept per day for inspection; all are counted
+READ_BUFFER = 1 << 20
+STAGING_SCHEMA = pa.schema(
+    [
+        ("event_id", pa.string()),
+        ("time", pa.timestamp("us")),
+        ("user_id", pa.int64()),
+        ("username", pa.string()),
+        ("course_id", pa.string()),
+        ("course_from", pa.string()),
+        ("event_type", pa.string()),
+        ("event_source", pa.string()),
+        ("session", pa.string()),
+        ("page", pa.string()),
+        ("module_id", pa.string()),
+        ("video_position", pa.float64()),
+        ("problem_id", pa.string()),
+        ("problem_success", pa.bool_()),
+        ("problem_attempts", pa.int64()),
+        ("discussion_id", pa.string()),
+    ]
+)
+assert STAGING_SCHEMA.names == list(Event._fields)
+_EVENT_STRUCT = pa.struct(list(STAGING_SCHEMA))  # Event tuples convert to it in one C call
+
+
+def course_dir_name(course_id: str) -> str:
+    """A file-system-safe, collision-free folder name for a course key."""
+    return hashlib.sha1(course_id.encode()).hexdigest()[:20]
+
+
+@dataclass(frozen=True)
+class Piece:
+    path: str
+    start: int  # byte offset; the piece owns lines starting in [start, end)
+    end: int | None  # None: to the end of the file
+    home: bool  # the file is named for the day being split: its lines are judged here
+    number: int  # unique within the day: names the staging parts
+
+
+@dataclass
+class PieceResult:
+    piece: Piece
+    lines: int = 0  # every line of the piece, for file-wide line numbers
+    counts: Counter[str] = field(default_factory=Counter)
+    courses: Counter[str] = field(default_factory=Counter)
+    quarantine: list[tuple[int, str, str]] = field(default_factory=list)  # line in piece, why, raw
+
+
+def plan_pieces(files: list[tuple[Path, bool]], piece_bytes: int = PIECE_BYTES) -> list[Piece]:
+    """Cut ``(path, home)`` files into pieces, in file and byte order."""
+    pieces: list[Piece] = []
+    for path, home in files:
+        size = path.stat().st_size
+        if path.name.endswith(".gz") or size <= piece_bytes:
+            pieces.append(Piece(str(path), 0, None, home, len(pieces)))
+            continue
+        for start in range(0, size, piece_bytes):
+            end = start + piece_bytes if start + piece_bytes < size else None
+            pieces.append(Piece(str(path), start, end, home, len(pieces)))
+    return pieces
+
+
+def piece_lines(piece: Piece) -> Iterator[bytes]:
+    """The lines owned by ``piece``: those whose first byte lies in its range."""
+    if piece.path.endswith(".gz"):
+        with gzip.open(piece.path, "rb") as handle:
+            yield from handle
+        return
+    with open(piece.path, "rb", buffering=READ_BUFFER) as handle:
+        position = piece.start
+        if position:
+            handle.seek(position - 1)
+            # The line running across the start belongs to the previous piece.
+            position += len(handle.readline()) - 1
+        for line in handle:
+            if piece.end is not None and position >= piece.end:
+                return
+            position += len(line)
+            yield line
+
+
+def split_piece(
+    piece: Piece, day_start: dt.datetime, day_end: dt.datetime, staging: str
+) -> PieceResult:
+    """Split one piece into per-course staging parts; runs in a worker process."""
+    result = PieceResult(piece)
+    counts, courses, quarantine = result.counts, result.courses, result.quarantine
+    buffers: dict[str, list[Event]] = {}
+    buffered = 0
+    home = piece.home
+    number = 0
+    for number, line in enumerate(piece_lines(piece), start=1):
+        outcome = parse_line(line)
+        if type(outcome) is Event:
+            if day_start <= outcome[1] < day_end:
+                course = outcome[4]
+                buffer = buffers.get(course)
+                if buffer is None:
+                    buffer = buffers[course] = []
+                buffer.append(outcome)
+                buffered += 1
+                if buffered >= FLUSH_ROWS:  # one bound for all courses together
+                    _flush(buffers, courses, staging, piece.number)
+                    buffered = 0
+            elif home:
+                counts["other_day"] += 1
+        elif not home:
+            continue
+        elif type(outcome) is Skipped:
+            counts[outcome.kind] += 1
+        elif type(outcome) is Quarantined:
+            counts["quarantined"] += 1
+            if len(quarantine) < MAX_QUARANTINE_ROWS:
+                quarantine.append((number, outcome.reason, outcome.raw))
+    _flush(buffers, courses, staging, piece.number)
+    result.lines = number
+    counts["lines"] = number if home else 0
+    return result
+
+
+def _flush(buffers: dict[str, list[Event]], courses: Counter[str], staging: str, part: int) -> None:
+    for course, rows in buffers.items():
+        if not rows:
+            continue
+        table = pa.Table.from_struct_array(pa.array(rows, type=_EVENT_STRUCT))
+        folder = Path(staging) / course_dir_name(course)
+        folder.mkdir(parents=True, exist_ok=True)
+        # One file per piece and flush: appending is a new file, never a rewrite.
+        path = folder / f"part-{part:05d}-{courses[course]:09d}.arrow"
+        with pa.ipc.new_file(path, STAGING_SCHEMA) as writer:
+            writer.write_table(table)
+        courses[course] += len(rows)
+        rows.clear()
+
+
+def run_pieces(
+    pieces: list[Piece],
+    day_start: dt.datetime,
+    day_end: dt.datetime,
+    staging: Path,
+    workers: int,
+) -> Iterator[PieceResult]:
+    """Split ``pieces`` with ``workers`` processes (1: in this process); results in order."""
+    if workers <= 1 or len(pieces) <= 1:
+        for piece in pieces:
+            yield split_piece(piece, day_start, day_end, str(staging))
+        return
+    # spawn, not fork: the Dagster process holds threads and open connections.
+    with ProcessPoolExecutor(min(workers, len(pieces)), mp_context=get_context("spawn")) as pool:
+        yield from pool.map(
+            split_piece,
+            pieces,
+            [day_start] * len(pieces),
+            [day_end] * len(pieces),
+            [str(staging)] * len(pieces),
+        )
+
+
+@dataclass
+class DaySplit:
+    """What splitting a day's files produced, with file-wide line numbers."""
+
+    pieces: int
+    counts: Counter[str] = field(default_factory=Counter)  # lines by outcome
+    courses: Counter[str] = field(default_factory=Counter)  # events staged per course
+    quarantine: list[tuple[str, int, str, str]] = field(
+        default_factory=list
+    )  # file, line, why, raw
+
+
+def split_day(
+    files: list[tuple[Path, bool]],
+    day_start: dt.datetime,
+    day_end: dt.datetime,
+    staging: Path,
+    workers: int,
+    piece_bytes: int = PIECE_BYTES,
+    on_file_read: Callable[[Path], None] = lambda path: None,
+) -> DaySplit:
+    """Split ``(path, home)`` files into per-course staging under ``staging``."""
+    pieces = plan_pieces(files, piece_bytes)
+    day = DaySplit(len(pieces))
+    lines_before: Counter[str] = Counter()  # lines of the same file's earlier pieces
+    for result in run_pieces(pieces, day_start, day_end, staging, workers):
+        path = Path(result.piece.path)
+        day.counts.update(result.counts)
+        day.courses.update(result.courses)
+        offset = lines_before[result.piece.path]
+        for number, reason, raw in result.quarantine:
+            if len(day.quarantine) < MAX_QUARANTINE_ROWS:
+                day.quarantine.append((path.name, offset + number, reason, raw))
+        lines_before[result.piece.path] += result.lines
+        if result.piece.end is None:
+            on_file_read(path)
+    day.counts["events"] = sum(day.courses.values())
+    return day
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def read_course(staging: Path, course_id: str) -> pa.Table:
+    """Every staged event of one course and day (empty when it had none)."""
+    folder = staging / course_dir_name(course_id)
+    parts = sorted(folder.glob("part-*.arrow")) if folder.is_dir() else []
+    tables = []
+    for part in parts:
+        with pa.memory_map(str(part)) as source:
+            tables.append(pa.ipc.open_file(source).read_all())
+    if not tables:
+        return STAGING_SCHEMA.empty_table()
+    return pa.concat_tables(tables)
+
+
+def unique_events(data: pa.Table) -> pa.Table:
+    """The events sorted by event_id, each id once (the same line read twice is one event).
+
+    Sorted, InnoDB appends to its clustered index instead of splitting pages.
+    """
+    data = data.sort_by("event_id")
+    if data.num_rows < 2:
+        return data
+    ids = data["event_id"]
+    first = pc.not_equal(ids.slice(1), ids.slice(0, data.num_rows - 1))
+    keep = pa.concat_arrays([pa.array([True]), first.combine_chunks()])
+    return data.filter(keep)
