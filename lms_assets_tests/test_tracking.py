@@ -485,7 +485,13 @@ def test_a_file_cut_into_pieces_splits_like_a_whole_one(tmp_path) -> None:
     start, end = tracking.day_bounds(partitions.to_date(D), "UTC")
     whole = splitting.split_day([(path, True)], start, end, tmp_path / "whole", workers=1)
     cut = splitting.split_day(
-        [(path, True)], start, end, tmp_path / "cut", workers=2, piece_bytes=300
+        [(path, True)],
+        start,
+        end,
+        tmp_path / "cut",
+        workers=2,
+        piece_bytes=300,
+        parallel_min_bytes=0,
     )
     size = path.stat().st_size
     assert (whole.pieces, cut.pieces) == (1, -(-size // 300)) and cut.pieces > 10

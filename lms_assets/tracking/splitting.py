@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from lms_assets.tracking.parsing import Event, Quarantined, Skipped, parse_line
 
 PIECE_BYTES = 64 << 20  # plain files are cut into pieces of this size for the workers
+PARALLEL_MIN_BYTES = 16 << 20  # below this, starting worker processes costs more than it saves
 FLUSH_ROWS = 50_000  # events a worker buffers before writing them: memory per worker
 MAX_QUARANTINE_ROWS = 10_000  # quarantined lines kept per day for inspection; all are counted
 READ_BUFFER = 1 << 20
@@ -208,10 +209,13 @@ def split_day(
     staging: Path,
     workers: int,
     piece_bytes: int = PIECE_BYTES,
+    parallel_min_bytes: int = PARALLEL_MIN_BYTES,
     on_file_read: Callable[[Path], None] = lambda path: None,
 ) -> DaySplit:
     """Split ``(path, home)`` files into per-course staging under ``staging``."""
     pieces = plan_pieces(files, piece_bytes)
+    if sum(path.stat().st_size for path, _ in files) < parallel_min_bytes:
+        workers = 1
     day = DaySplit(len(pieces))
     lines_before: Counter[str] = Counter()  # lines of the same file's earlier pieces
     for result in run_pieces(pieces, day_start, day_end, staging, workers):
