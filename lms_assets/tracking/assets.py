@@ -158,6 +158,9 @@ def tracking_log_split(
             {
                 "day": day,
                 "files": len(files),
+                "pieces": split.pieces,
+                "workers": split.workers,
+                "worker_peak_mib": round(split.peak_memory_mib or 0),
                 "courses": len(courses),
                 "events": counts["events"],
                 "quarantined": counts["quarantined"],
@@ -172,9 +175,23 @@ def tracking_log_split(
             "comment_lines": totals["comment"],
             "events_without_course": totals["no_course"],
             "events_of_other_days": totals["other_day"],
+            "worker_peak_memory_mib": max(row["worker_peak_mib"] for row in per_day)
+            if per_day
+            else 0,
             "per_day": dg.MetadataValue.md(
                 markdown_table(
-                    per_day[:60], ["day", "files", "courses", "events", "quarantined", "ratio"]
+                    per_day[:60],
+                    [
+                        "day",
+                        "files",
+                        "pieces",
+                        "workers",
+                        "worker_peak_mib",
+                        "courses",
+                        "events",
+                        "quarantined",
+                        "ratio",
+                    ],
                 )
             ),
         },

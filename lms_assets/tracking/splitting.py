@@ -78,6 +78,7 @@ class PieceResult:
     counts: Counter[str] = field(default_factory=Counter)
     courses: Counter[str] = field(default_factory=Counter)
     quarantine: list[tuple[int, str, str]] = field(default_factory=list)  # line in piece, why, raw
+    peak_memory_mib: float | None = None  # of the process that split it (Linux)
 
 
 def plan_pieces(files: list[tuple[Path, bool]], piece_bytes: int = PIECE_BYTES) -> list[Piece]:
@@ -149,7 +150,20 @@ def split_piece(
     _flush(buffers, courses, staging, piece.number)
     result.lines = number
     counts["lines"] = number if home else 0
+    result.peak_memory_mib = peak_memory_mib()
     return result
+
+
+def peak_memory_mib() -> float | None:
+    """This process's peak resident memory (VmHWM; exact for a spawned worker), Linux only."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 def _flush(buffers: dict[str, list[Event]], courses: Counter[str], staging: str, part: int) -> None:
@@ -195,6 +209,8 @@ class DaySplit:
     """What splitting a day's files produced, with file-wide line numbers."""
 
     pieces: int
+    workers: int = 1
+    peak_memory_mib: float | None = None  # the largest of any process that split a piece
     counts: Counter[str] = field(default_factory=Counter)  # lines by outcome
     courses: Counter[str] = field(default_factory=Counter)  # events staged per course
     quarantine: list[tuple[str, int, str, str]] = field(
@@ -216,7 +232,7 @@ def split_day(
     pieces = plan_pieces(files, piece_bytes)
     if sum(path.stat().st_size for path, _ in files) < parallel_min_bytes:
         workers = 1
-    day = DaySplit(len(pieces))
+    day = DaySplit(len(pieces), workers=min(workers, len(pieces)) or 1)
     lines_before: Counter[str] = Counter()  # lines of the same file's earlier pieces
     for result in run_pieces(pieces, day_start, day_end, staging, workers):
         path = Path(result.piece.path)
@@ -227,6 +243,8 @@ def split_day(
             if len(day.quarantine) < MAX_QUARANTINE_ROWS:
                 day.quarantine.append((path.name, offset + number, reason, raw))
         lines_before[result.piece.path] += result.lines
+        if result.peak_memory_mib is not None:
+            day.peak_memory_mib = max(day.peak_memory_mib or 0.0, result.peak_memory_mib)
         if result.piece.end is None:
             on_file_read(path)
     day.counts["events"] = sum(day.courses.values())
