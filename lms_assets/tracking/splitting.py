@@ -127,8 +127,8 @@ def split_piece(
     for number, line in enumerate(piece_lines(piece), start=1):
         outcome = parse_line(line)
         if type(outcome) is Event:
-            if day_start <= outcome[1] < day_end:
-                course = outcome[4]
+            if day_start <= outcome.time < day_end:
+                course = outcome.course_id
                 buffer = buffers.get(course)
                 if buffer is None:
                     buffer = buffers[course] = []
