@@ -80,7 +80,7 @@ class SplitConfig(dg.Config):
 
 
 @dg.asset(
-    kinds={"python", "parquet"},
+    kinds={"python", "arrow"},
     check_specs=[
         dg.AssetCheckSpec(
             "quarantine_ratio",
