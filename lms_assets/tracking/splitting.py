@@ -19,6 +19,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -195,13 +196,25 @@ def run_pieces(
         return
     # spawn, not fork: the Dagster process holds threads and open connections.
     with ProcessPoolExecutor(min(workers, len(pieces)), mp_context=get_context("spawn")) as pool:
-        yield from pool.map(
+        results = pool.map(
             split_piece,
             pieces,
             [day_start] * len(pieces),
             [day_end] * len(pieces),
             [str(staging)] * len(pieces),
         )
+        try:
+            yield from results
+        except BrokenProcessPool as exc:
+            raise SplitWorkerDied(
+                f"a tracking-split worker process died ({len(pieces)} pieces, {workers} "
+                "workers), most often killed for memory; nothing of the day was recorded. "
+                "Re-run the day, with the run config `workers` lowered if it happens again."
+            ) from exc
+
+
+class SplitWorkerDied(RuntimeError):
+    """A worker process ended without a result (killed, crashed interpreter)."""
 
 
 @dataclass
