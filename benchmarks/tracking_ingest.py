@@ -73,19 +73,12 @@ if __name__ == "__main__":
     return float(run_peak), float(worker_peak)
 
 
-def _settle(warehouse: WarehouseResource, timeout: float = 120.0) -> None:
-    """Wait until InnoDB has written back its dirty pages, so that a measurement does not
-    pay for the previous one's writes (polls the server's own counter)."""
-    deadline = time.monotonic() + timeout
+def _settle(warehouse: WarehouseResource, table: str) -> None:
+    """Write ``table``'s dirty pages back to disk now, so that the next measurement does not
+    pay for this one's writes (InnoDB would otherwise flush them lazily, during it)."""
     with warehouse.engine.connect() as conn:
-        while time.monotonic() < deadline:
-            dirty = conn.exec_driver_sql(
-                "SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'"
-            ).fetchone()[1]
-            if int(dirty) < 100:
-                return
-            conn.exec_driver_sql("DO SLEEP(0.2)")
-    print("warning: InnoDB still had dirty pages; the next figure includes their write-back")
+        conn.exec_driver_sql(f"FLUSH TABLES {table} FOR EXPORT")
+        conn.exec_driver_sql("UNLOCK TABLES")
 
 
 def _load_only(warehouse: WarehouseResource, staging: Path, courses: list[str]) -> float:
@@ -121,7 +114,7 @@ def _load_only(warehouse: WarehouseResource, staging: Path, courses: list[str]) 
                 (str(path),),
             )
 
-    _settle(warehouse)
+    _settle(warehouse, "tracking_events")
     started = time.perf_counter()
     with ThreadPoolExecutor(warehouse.writers) as pool:
         list(pool.map(load, files))
@@ -171,7 +164,6 @@ def main() -> dict[str, float]:
         courses = [f"course-v1:BENCH+C{n:03d}+2026" for n in range(COURSES)]
         with dg.instance_for_test() as instance:
             partitions.register_courses(instance, partitions.openedx_courses, courses)
-            _settle(warehouse)
             started = time.perf_counter()
             assert dg.materialize(
                 [tracking.tracking_log_split],
