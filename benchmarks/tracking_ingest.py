@@ -15,6 +15,7 @@ file sizes, to show it does not grow with the file.
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -123,6 +124,13 @@ def _load_only(warehouse: WarehouseResource, staging: Path, courses: list[str]) 
 
 def main() -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix="lms_tracking_"))
+    try:
+        return _measure(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # several GB of logs and staging
+
+
+def _measure(work: Path) -> dict[str, float]:
     logs_dir = work / "logs"
     logs_dir.mkdir()
     log = logs_dir / f"tracking-{DAY}.log"
