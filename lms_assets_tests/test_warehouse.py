@@ -1,12 +1,14 @@
 """The one write path, on SQLite and MariaDB alike."""
 
 import datetime as dt
+import threading
+import time
 
 import pytest
 import sqlalchemy as sa
 
 from lms_assets.partitions import CourseDay
-from lms_assets.warehouse import RejectedRecord, WarehouseError
+from lms_assets.warehouse import RejectedRecord, WarehouseError, WarehouseResource
 from lms_assets.warehouse.resource import ensure_schema
 from lms_assets.warehouse.schema import enrollments, rejected_records
 
@@ -183,3 +185,62 @@ def test_arrow_rows_load_exactly_like_python_rows(warehouse) -> None:
             [CourseDay(OTHER, DAY)], {"enrollments": pa.Table.from_pylist(rows)}, asset_name="arrow"
         )
     assert _stored(warehouse) == via_python
+
+
+def _waiting_transactions(conn: sa.Connection) -> set[str]:
+    """Transactions waiting for a row lock, as the server sees them now."""
+    # InnoDB refreshes this table only when it has not been read for 0.1 s: poll slower.
+    time.sleep(0.15)
+    rows = conn.exec_driver_sql(
+        "SELECT trx_id FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'"
+    ).fetchall()
+    conn.commit()
+    return {str(r[0]) for r in rows}
+
+
+def test_a_write_rolled_back_by_a_lock_timeout_is_retried_and_lands(mysql_database_url) -> None:
+    """MariaDB only. Another client holds the partition's rows; the write's first transaction
+    times out (1205) and is rolled back by the server; the write runs again and lands once
+    the rows are free. Synchronised on the server's own view of lock waits."""
+    warehouse = WarehouseResource(url=mysql_database_url)
+    warehouse.replace_partitions("enrollments", [CourseDay(COURSE, DAY)], [_row(COURSE, 1)])
+    admin = sa.create_engine(mysql_database_url)
+    with admin.connect() as conn:
+        original = conn.exec_driver_sql("SELECT @@GLOBAL.innodb_lock_wait_timeout").scalar()
+        conn.exec_driver_sql("SET GLOBAL innodb_lock_wait_timeout = 1")
+    warehouse.engine.dispose()  # new sessions take the 1-second timeout
+    outcome: dict = {}
+
+    def write() -> None:
+        try:
+            outcome["summary"] = warehouse.replace_partitions(
+                "enrollments", [CourseDay(COURSE, DAY)], [_row(COURSE, 2)]
+            )
+        except Exception as exc:  # reported to the test thread below
+            outcome["error"] = exc
+
+    try:
+        with admin.connect() as holder, admin.connect() as observer:
+            holder.exec_driver_sql(
+                "SELECT * FROM enrollments WHERE course_id = %s FOR UPDATE", (COURSE,)
+            )
+            writer = threading.Thread(target=write)
+            writer.start()
+            deadline = time.monotonic() + 30
+            first: set[str] = set()
+            while not first and time.monotonic() < deadline:
+                first = _waiting_transactions(observer)
+            assert first, "the write never waited for the lock"
+            while first & _waiting_transactions(observer) and time.monotonic() < deadline:
+                pass
+            assert writer.is_alive()  # the first transaction is gone, the write is not done
+            holder.rollback()  # free the rows: the retry can land
+            writer.join(timeout=30)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"SET GLOBAL innodb_lock_wait_timeout = {int(original)}")
+        warehouse.engine.dispose()
+        admin.dispose()
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["summary"].rows_deleted == 1 and outcome["summary"].rows_written == 1
+    assert [row[2] for row in _stored(warehouse)] == [2]

@@ -31,7 +31,7 @@ from lms_assets.db import get_engine, normalize_url, redacted
 from lms_assets.partitions import CourseDay
 from lms_assets.warehouse import schema
 
-DEADLOCK_ATTEMPTS = 3
+WRITE_ATTEMPTS = 3
 RETRYABLE_MYSQL_ERRORS = {1205, 1213}  # lock wait timeout, deadlock: the server rolled back
 _schema_ready: set[str] = set()
 _lock = threading.Lock()
@@ -168,12 +168,12 @@ class WarehouseResource(dg.ConfigurableResource):
                     "is outside the partitions being replaced; nothing was written."
                 )
 
-        for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
                 return self._replace(partition_set, prepared, asset_name, rejected_rows)
             except sa.exc.OperationalError as exc:
                 code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
-                if code not in RETRYABLE_MYSQL_ERRORS or attempt == DEADLOCK_ATTEMPTS:
+                if code not in RETRYABLE_MYSQL_ERRORS or attempt == WRITE_ATTEMPTS:
                     raise
                 # The transaction was rolled back whole: running it again is safe.
                 time.sleep(0.05 * attempt)
