@@ -32,7 +32,7 @@ from lms_assets.partitions import CourseDay
 from lms_assets.warehouse import schema
 
 WRITE_ATTEMPTS = 3
-RETRYABLE_MYSQL_ERRORS = {1205, 1213}  # lock wait timeout, deadlock: the server rolled back
+RETRYABLE_MYSQL_ERRORS = {1205, 1213}  # lock wait timeout, deadlock
 _schema_ready: set[str] = set()
 _lock = threading.Lock()
 
@@ -175,7 +175,8 @@ class WarehouseResource(dg.ConfigurableResource):
                 code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
                 if code not in RETRYABLE_MYSQL_ERRORS or attempt == WRITE_ATTEMPTS:
                     raise
-                # The transaction was rolled back whole: running it again is safe.
+                # Rolled back whole (by the server for a deadlock, by leaving begin() for a
+                # lock timeout): running it again is safe.
                 time.sleep(0.05 * attempt)
         raise AssertionError("unreachable")
 
