@@ -11,6 +11,7 @@ skipped 1 blank + 1 comment + 1 event without any course; split 10 events to VID
 
 import gzip
 import json
+import shutil
 
 import dagster as dg
 import pytest
@@ -560,3 +561,18 @@ def test_events_outside_the_partition_day_fail_the_check(
         "events_inside_day": False,
         "counts_match_split": True,
     }
+
+
+def test_a_missing_staging_never_replaces_stored_events(logs, warehouse, instance) -> None:
+    """The staging of a loaded course-day is deleted; re-running its load fails with the
+    remedy and the 9 stored events stay."""
+    partitions.register_courses(instance, partitions.openedx_courses, [VID, OLD])
+    key = CourseDay(VID, partitions.to_date(D)).partition_key
+    assert run([tracking.tracking_log_split], logs, warehouse, instance, D, LENIENT).success
+    assert run([tracking.tracking_events], logs, warehouse, instance, key).success
+    shutil.rmtree(logs.staging_dir(partitions.to_date(D)) / splitting.course_dir_name(VID))
+    with pytest.raises(
+        dg.Failure, match=r"staging holds 0 events but tracking_log_split counted 10"
+    ):
+        run([tracking.tracking_events], logs, warehouse, instance, key)
+    assert len(rows(warehouse, "tracking_events", ["event_id"])) == 9

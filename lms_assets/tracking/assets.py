@@ -237,9 +237,11 @@ def _stored_profile(warehouse: WarehouseResource, partitions: list[CourseDay]) -
 
 
 def _tracking_event_checks(
-    warehouse: WarehouseResource, partitions: list[CourseDay], dropped: dict[CourseDay, int]
+    warehouse: WarehouseResource,
+    partitions: list[CourseDay],
+    split: dict[CourseDay, int],
+    dropped: dict[CourseDay, int],
 ) -> list[dg.AssetCheckResult]:
-    split = _split_counts(warehouse, partitions)
     profile = _stored_profile(warehouse, partitions)
     duplicated, outside, mismatches = [], [], []
     for p in partitions:
@@ -303,8 +305,18 @@ def tracking_events(
     stored = 0
     dropped: dict[CourseDay, int] = {}
 
+    split = _split_counts(warehouse, partitions)
+
     def load(partition: CourseDay) -> tuple[int, int]:
         staged = read_course(tracking_logs.staging_dir(partition.day), partition.course_id)
+        if staged.num_rows != split.get(partition, 0):
+            # Never replace stored events with a staging that is not the split's.
+            raise dg.Failure(
+                f"tracking_events {partition}: the staging holds {staged.num_rows} events but "
+                f"tracking_log_split counted {split.get(partition, 0)} (staging deleted or "
+                f"from another split?); this course-day was not written. Re-run "
+                f"tracking_log_split for {partition.day}, then this partition."
+            )
         unique = unique_events(staged)
         unique = unique.append_column(
             "snapshot_date", pa.array([partition.day] * unique.num_rows, type=pa.date32())
@@ -324,7 +336,7 @@ def tracking_events(
             context.log.info(f"{partition}: {written} events ({duplicates} duplicates)")
     return dg.MaterializeResult(
         metadata={"dagster/row_count": stored, "duplicates_dropped": sum(dropped.values())},
-        check_results=_tracking_event_checks(warehouse, partitions, dropped),
+        check_results=_tracking_event_checks(warehouse, partitions, split, dropped),
     )
 
 
