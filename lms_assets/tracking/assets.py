@@ -113,7 +113,7 @@ def tracking_log_split(
         staging = tracking_logs.staging_dir(day)
         shutil.rmtree(staging, ignore_errors=True)
         files = tracking_logs.files_for(day)
-        context.log.info(f"{day}: splitting {len(files)} file(s) with {workers} worker(s)")
+        context.log.info(f"{day}: splitting {len(files)} file(s)")
         # Lines are judged once, by their file's own day; the next day's file adds late events.
         split = split_day(
             [(path, date_in_name(path) == day) for path in files],
@@ -124,6 +124,11 @@ def tracking_log_split(
             on_file_read=lambda path, day=day: context.log.info(f"{day}: read {path.name}"),
         )
         counts, courses = split.counts, split.courses
+        context.log.info(
+            f"{day}: {counts['events']} events of {len(courses)} course(s), "
+            f"{counts['quarantined']} lines quarantined ({split.pieces} piece(s), "
+            f"{split.workers} worker(s))"
+        )
         quarantine_rows = [
             {
                 "snapshot_date": day,
