@@ -221,7 +221,7 @@ def _split_counts(warehouse: WarehouseResource, partitions: list[CourseDay]) -> 
 
 
 def _stored_profile(warehouse: WarehouseResource, partitions: list[CourseDay]) -> dict:
-    """Per course-day: rows, distinct event ids, first and last time: ONE scan for all checks."""
+    """Per course-day: rows, distinct event ids, first and last time: one scan, three checks."""
     table = schema.tables["tracking_events"]
     frame = warehouse.read_frame(
         sa.select(
