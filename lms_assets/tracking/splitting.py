@@ -267,7 +267,11 @@ def split_day(
 
 
 def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)))
+    """The CPU cores this process may run on (all cores where affinity is not known)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
 
 
 def read_course(staging: Path, course_id: str) -> pa.Table:
