@@ -4,7 +4,8 @@ A day's files are cut into *pieces*: a gzip file is one piece (it cannot be ente
 in the middle); a plain file is cut every ``PIECE_BYTES``, each piece owning the lines
 that *start* inside its byte range. Worker processes split pieces independently
 (Python parses one line per core at a time, so processes, not threads), each writing
-``<staging>/<day>/<course>/part-<piece>.arrow`` and returning its counts; line numbers
+``<staging>/<day>/<course>/part-<piece>-<n>.arrow`` (LZ4 Arrow IPC, one file per flush)
+and returning its counts; line numbers
 of quarantined lines are made file-wide afterwards from each piece's line count.
 
 Nothing here imports Dagster: worker processes start by importing only this module.
@@ -228,9 +229,8 @@ class DaySplit:
     peak_memory_mib: float | None = None  # the largest of any process that split a piece
     counts: Counter[str] = field(default_factory=Counter)  # lines by outcome
     courses: Counter[str] = field(default_factory=Counter)  # events staged per course
-    quarantine: list[tuple[str, int, str, str]] = field(
-        default_factory=list
-    )  # file, line, why, raw
+    # (file name, file-wide line number, reason, raw text), at most MAX_QUARANTINE_ROWS
+    quarantine: list[tuple[str, int, str, str]] = field(default_factory=list)
 
 
 def split_day(
