@@ -5,8 +5,8 @@ in the middle); a plain file is cut every ``PIECE_BYTES``, each piece owning the
 that *start* inside its byte range. Worker processes split pieces independently
 (Python parses one line per core at a time, so processes, not threads), each writing
 ``<staging>/<day>/<course>/part-<piece>-<n>.arrow`` (LZ4 Arrow IPC, one file per flush)
-and returning its counts; line numbers
-of quarantined lines are made file-wide afterwards from each piece's line count.
+and returning its counts; line numbers of quarantined lines are made file-wide afterwards
+from each piece's line count.
 
 Nothing here imports Dagster: worker processes start by importing only this module.
 """
