@@ -250,41 +250,16 @@ class Sandbox:
     def _dispatch(self, path: str, query: dict[str, str]) -> tuple[str, int, Any]:
         uni = self.university
         if path.rstrip("/") == MOOC_PREFIX + "/courses":
-            limit, offset = self._limit_offset(query)
-            records = payloads.courses(uni)
-            return (
-                "courses",
-                200,
-                payloads.page(
-                    records,
-                    limit,
-                    offset,
-                    self._next(path, limit, offset, len(records)),
-                    None,
-                ),
-            )
+            return "courses", 200, self._page(path, query, payloads.courses(uni))
         if match := _MOOC_PATH.match(path):
             course = uni.course(unquote(match["course"]))
             route = _MOOC_ROUTES[match["route"]]
             if course is None:
                 return route, 404, {"detail": "Course not found."}
             if route == "enrollments":
-                limit, offset = self._limit_offset(query)
                 records = [payloads.enrollment_record(lr) for lr in course.learners]
                 records += self._enrollment_defects(records)
-                return (
-                    route,
-                    200,
-                    payloads.page(
-                        records,
-                        limit,
-                        offset,
-                        self._next(path, limit, offset, len(records)),
-                        None
-                        if offset == 0
-                        else f"{path}?limit={limit}&offset={max(0, offset - limit)}",
-                    ),
-                )
+                return route, 200, self._page(path, query, records)
             if route == "stats_activity":
                 days = int(query.get("days", 90))
                 return route, 200, payloads.stats_activity(course, uni.today, days)
@@ -333,10 +308,13 @@ class Sandbox:
             limit, offset = 100, 0
         return max(1, min(limit, self.faults.max_page_size)), max(0, offset)
 
-    def _next(self, path: str, limit: int, offset: int, count: int) -> str | None:
-        if offset + limit >= count:
-            return None
-        return f"{self.base_url}{path}?limit={limit}&offset={offset + limit}"
+    def _page(self, path: str, query: dict[str, str], records: list[dict]) -> dict[str, Any]:
+        """One page of ``records`` with DRF's absolute next and previous links."""
+        limit, offset = self._limit_offset(query)
+        link = f"{self.base_url}{path}?limit={limit}&offset="
+        next_url = None if offset + limit >= len(records) else f"{link}{offset + limit}"
+        previous_url = None if offset == 0 else f"{link}{max(0, offset - limit)}"
+        return payloads.page(records, limit, offset, next_url, previous_url)
 
     def _enrollment_defects(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Alternately a duplicate of an existing record and a record without user_id."""
