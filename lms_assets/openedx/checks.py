@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from lms_assets import quality
+from lms_assets.openedx.parsing import DISCUSSION_COUNTS
 from lms_assets.quality import Rule
 
 PERCENT = (0.0, 100.0)
@@ -29,18 +30,7 @@ RULES: dict[str, list[Rule]] = {
     ],
     "mooc_discussions": [
         quality.unique_key(LEARNER_KEY),
-        quality.in_range(
-            {
-                name: COUNT
-                for name in (
-                    "threads_count",
-                    "comments_count",
-                    "total_interactions",
-                    "questions_count",
-                    "total_upvotes",
-                )
-            }
-        ),
+        quality.in_range({name: COUNT for name in DISCUSSION_COUNTS}),
         quality.learners_enrolled(),
     ],
     "h5p_scores": [

@@ -18,6 +18,14 @@ from lms_assets.records import RecordError, as_bool, as_float, as_int, as_str, a
 from lms_assets.warehouse import RejectedRecord
 
 MOOC_SOURCE = "Open edX API"
+# The discussion API's per-learner counters, stored under the same names in mooc_discussions.
+DISCUSSION_COUNTS = (
+    "threads_count",
+    "comments_count",
+    "total_interactions",
+    "questions_count",
+    "total_upvotes",
+)
 H5P_SOURCE = "H5P API"
 
 Row = dict[str, Any]
@@ -143,16 +151,7 @@ def _count(record: dict[str, Any], name: str) -> int | None:
 def parse_discussion(record: dict[str, Any], partition: CourseDay) -> Row:
     return {
         **_learner(record, partition),
-        **{
-            name: _count(record, name)
-            for name in (
-                "threads_count",
-                "comments_count",
-                "total_interactions",
-                "questions_count",
-                "total_upvotes",
-            )
-        },
+        **{name: _count(record, name) for name in DISCUSSION_COUNTS},
     }
 
 
