@@ -26,7 +26,6 @@ from pathlib import Path
 import dagster as dg
 import orjson
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
 from benchmarks._mysql import throwaway_database
@@ -37,6 +36,8 @@ from lms_assets.tracking import assets as tracking
 from lms_assets.tracking.resources import TrackingLogFolderResource
 from lms_assets.tracking.splitting import read_course, unique_events
 from lms_assets.warehouse import WarehouseResource
+from lms_assets.warehouse.resource import load_file, write_load_file
+from lms_assets.warehouse.schema import metadata as schema
 
 EVENTS = int(os.environ.get("LMS_BENCH_EVENTS", "1250000"))
 COURSES = 20
@@ -57,6 +58,8 @@ from lms_assets.tracking import assets as t
 from lms_assets.tracking.resources import TrackingLogFolderResource
 from lms_assets.tracking.splitting import peak_memory_mib
 from lms_assets.warehouse import WarehouseResource
+from lms_assets.warehouse.resource import load_file, write_load_file
+from lms_assets.warehouse.schema import metadata as schema
 if __name__ == "__main__":
     with dg.instance_for_test() as i:
         result = dg.materialize([t.tracking_log_split], instance=i, partition_key="{DAY}",
@@ -83,37 +86,26 @@ def _settle(warehouse: WarehouseResource, table: str) -> None:
 
 
 def _load_only(warehouse: WarehouseResource, staging: Path, courses: list[str]) -> float:
-    """Seconds to LOAD DATA the stored rows, pre-written as CSV, into a copy of the table."""
+    """Seconds to LOAD DATA the stored rows into a copy of the table, their files written
+    beforehand by the warehouse's own bulk path (``write_load_file``): the server alone."""
     engine = warehouse.engine
     with engine.begin() as conn:
         conn.exec_driver_sql("CREATE TABLE ceiling LIKE tracking_events")
+    ceiling = schema.tables["tracking_events"].to_metadata(sa.MetaData(), name="ceiling")
+    loaded_at = dt.datetime(2026, 3, 11, 1, 0)
     files = []
     for number, course in enumerate(courses):
         data = unique_events(read_course(staging, course))
         data = data.append_column("snapshot_date", pa.array([DAY] * data.num_rows, pa.date32()))
-        now = dt.datetime(2026, 3, 11, 1, 0)
-        data = data.append_column("loaded_at", pa.array([now] * data.num_rows, pa.timestamp("s")))
-        data = data.set_column(
-            data.schema.get_field_index("problem_success"),
-            "problem_success",
-            data["problem_success"].cast(pa.int8()),
+        data = data.append_column(
+            "loaded_at", pa.array([loaded_at] * data.num_rows, pa.timestamp("s"))
         )
         path = staging.parent / f"ceiling-{number}.csv"
-        options = pacsv.WriteOptions(
-            include_header=False, null_string="NULL", quoting_style="all_valid"
-        )
-        pacsv.write_csv(data, path, options)
-        files.append((path, data.column_names))
+        files.append((path, write_load_file(data, path)))
 
     def load(item: tuple[Path, list[str]]) -> None:
-        path, columns = item
         with engine.begin() as conn:
-            conn.exec_driver_sql(
-                "LOAD DATA LOCAL INFILE %s INTO TABLE ceiling CHARACTER SET utf8mb4 "
-                "FIELDS TERMINATED BY ',' ENCLOSED BY '\"' ESCAPED BY '' "
-                f"LINES TERMINATED BY '\\n' ({', '.join(columns)})",
-                (str(path),),
-            )
+            load_file(conn, ceiling, *item)
 
     _settle(warehouse, "tracking_events")
     started = time.perf_counter()

@@ -301,15 +301,28 @@ def _prepare_arrow(
 def _bulk_load(conn: sa.Connection, table: sa.Table, data: pa.Table, batch_size: int) -> None:
     """Arrow rows into ``table`` inside the caller's transaction.
 
-    MySQL/MariaDB: LOAD DATA LOCAL INFILE (the server's own bulk path) from a CSV in
-    which every value is quoted and NULL is the bare word NULL, so nothing is lost
-    in translation; any warning aborts the transaction. Other databases: batches.
+    MySQL/MariaDB: LOAD DATA LOCAL INFILE (the server's own bulk path) from a file written
+    by ``write_load_file``. Other databases: batches of multi-row inserts.
     """
     if conn.dialect.name not in ("mysql", "mariadb"):
         rows = data.to_pylist()
         for batch in _chunks(rows, batch_size):
             conn.execute(table.insert(), list(batch))
         return
+    with tempfile.NamedTemporaryFile(suffix=".csv", delete=False) as handle:
+        path = handle.name
+    try:
+        load_file(conn, table, path, write_load_file(data, path))
+    finally:
+        os.unlink(path)
+
+
+def write_load_file(data: pa.Table, path: str | os.PathLike) -> list[str]:
+    """Write ``data`` as the CSV ``load_file`` reads; return its column order.
+
+    Every value is quoted and NULL is the bare word NULL, so a string "NULL" stays a
+    string; booleans become 0/1 and timestamps microseconds.
+    """
     columns = []
     for field in data.schema:
         column = data[field.name]
@@ -318,27 +331,29 @@ def _bulk_load(conn: sa.Connection, table: sa.Table, data: pa.Table, batch_size:
         elif pa.types.is_timestamp(field.type):
             column = pc.cast(column, pa.timestamp("us"))
         columns.append(column)
-    prepared = pa.table(columns, names=data.column_names)
+    pacsv.write_csv(
+        pa.table(columns, names=data.column_names),
+        path,
+        pacsv.WriteOptions(include_header=False, null_string="NULL", quoting_style="all_valid"),
+    )
+    return data.column_names
+
+
+def load_file(
+    conn: sa.Connection, table: sa.Table, path: str | os.PathLike, columns: Sequence[str]
+) -> None:
+    """LOAD DATA LOCAL INFILE a ``write_load_file`` file into ``table`` (MySQL/MariaDB),
+    inside the caller's transaction; any warning aborts it."""
     quote = conn.dialect.identifier_preparer.quote
-    with tempfile.NamedTemporaryFile(suffix=".csv", delete=False) as handle:
-        path = handle.name
-    try:
-        pacsv.write_csv(
-            prepared,
-            path,
-            pacsv.WriteOptions(include_header=False, null_string="NULL", quoting_style="all_valid"),
-        )
-        conn.exec_driver_sql(
-            f"LOAD DATA LOCAL INFILE %s INTO TABLE {quote(table.name)} CHARACTER SET utf8mb4 "
-            "FIELDS TERMINATED BY ',' ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\n' "
-            f"({', '.join(quote(c) for c in prepared.column_names)})",
-            (path,),
-        )
-        warnings = conn.exec_driver_sql("SHOW WARNINGS LIMIT 3").fetchall()
-        if warnings:
-            raise WarehouseError(f"{table.name}: bulk load reported {warnings}; rolled back.")
-    finally:
-        os.unlink(path)
+    conn.exec_driver_sql(
+        f"LOAD DATA LOCAL INFILE %s INTO TABLE {quote(table.name)} CHARACTER SET utf8mb4 "
+        "FIELDS TERMINATED BY ',' ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\n' "
+        f"({', '.join(quote(c) for c in columns)})",
+        (str(path),),
+    )
+    warnings = conn.exec_driver_sql("SHOW WARNINGS LIMIT 3").fetchall()
+    if warnings:
+        raise WarehouseError(f"{table.name}: bulk load reported {warnings}; rolled back.")
 
 
 def rows_from_frame(frame: pd.DataFrame) -> list[dict[str, Any]]:
