@@ -19,12 +19,15 @@ import dagster as dg
 import sqlalchemy as sa
 
 from lms_assets import partitions
-from lms_assets.definitions import MOODLE_ASSETS, OPENEDX_ASSETS, defs
+from lms_assets.definitions import defs
+from lms_assets.features.raw_data import raw_data
+from lms_assets.moodle.definitions import ASSETS as MOODLE_ASSETS
 from lms_assets.moodle.resources import MoodleDatabaseResource
 from lms_assets.openedx import parsing
-from lms_assets.openedx.raw_data import LEARNER_TABLES
+from lms_assets.openedx.definitions import ASSETS as SNAPSHOT_ASSETS
+from lms_assets.openedx.features import LEARNER_TABLES
 from lms_assets.openedx.resources import H5PApiResource, OpenEdxApiResource
-from lms_assets.partitions import CourseDay
+from lms_assets.partitions import Partition
 from lms_assets.sandbox import payloads
 from lms_assets.sandbox.moodle_db import write_moodle_database
 from lms_assets.sandbox.university import University
@@ -44,7 +47,7 @@ def _store_openedx_snapshots(
     for day in days:
         tables: dict[str, list[dict]] = {name: [] for name in LEARNER_TABLES}
         for course in university.courses.values():
-            p = CourseDay(course.course_id, day)
+            p = Partition(course.course_id, day)
             for learner in course.learners:
                 tables["enrollments"].append(
                     parsing.parse_enrollment(payloads.enrollment_record(learner), p)
@@ -86,7 +89,7 @@ def _store_openedx_snapshots(
                 tables[name] += parsing.parse_records(
                     parsing.records_at(body, path, name), parser, p, source="bench"
                 ).rows
-        warehouse.write([CourseDay(c, day) for c in university.courses], tables, asset_name="bench")
+        warehouse.write([Partition(c, day) for c in university.courses], tables, asset_name="bench")
         rows += sum(len(v) for v in tables.values())
     return rows
 
@@ -148,12 +151,12 @@ def main() -> dict[str, float]:
                     instance=instance,
                     selection=[asset],
                     resources=resources,
-                    partition_key=CourseDay(key, day).partition_key,
+                    partition_key=Partition(key, day).partition_key,
                 ).success
             return (time.perf_counter() - started) * len(keys) * DAYS / len(sample)
 
         base_activity = one_per_partition(MOODLE_ASSETS, "activity_counts", moodle_keys)
-        base_raw = one_per_partition(OPENEDX_ASSETS, "raw_data", openedx_keys)
+        base_raw = one_per_partition([*SNAPSHOT_ASSETS, raw_data], "raw_data", openedx_keys)
 
     # The documented CLI, on a 3-course x 3-day range of the same instance.
     env = {

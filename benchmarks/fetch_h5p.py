@@ -13,7 +13,7 @@ import requests
 
 from lms_assets.openedx.h5p_assets import _fetch_course
 from lms_assets.openedx.resources import H5PApiResource
-from lms_assets.partitions import CourseDay, today
+from lms_assets.partitions import Partition, today
 from lms_assets.sandbox import FaultConfig, Sandbox, University
 
 LEARNERS = 500
@@ -37,7 +37,7 @@ def main() -> dict[str, float]:
         )
         context = dg.build_asset_context()
         started = time.perf_counter()
-        load = _fetch_course(context, api, CourseDay(course.course_id, today()), user_ids)
+        load = _fetch_course(context, api, Partition(course.course_id, today()), user_ids)
         ours = time.perf_counter() - started
         assert not load.info["failed"], load.info["failed"]
 

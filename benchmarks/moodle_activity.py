@@ -13,7 +13,7 @@ import time
 import sqlalchemy as sa
 
 from benchmarks._mysql import throwaway_database
-from lms_assets.moodle.resources import MoodleDatabaseResource, day_window
+from lms_assets.moodle.resources import MoodleDatabaseResource, epoch_window
 from lms_assets.moodle.xmldb import moodle_metadata
 
 ROWS = 5_000_000
@@ -32,7 +32,7 @@ def _fill(engine: sa.Engine) -> float:
     bare = sa.Table(log.name, sa.MetaData(), *(c._copy() for c in log.columns))
     metadata.create_all(engine, tables=[t for t in metadata.sorted_tables if t is not log])
     bare.create(engine)
-    start = day_window(FIRST_DAY, "UTC")[0]
+    start = epoch_window(FIRST_DAY, "UTC")[0]
     started = time.perf_counter()
     with engine.begin() as conn:
         conn.execute(
@@ -59,7 +59,7 @@ def main() -> dict[str, float]:
         moodle = MoodleDatabaseResource(url=url, timezone="UTC")
         courses = list(range(2, 2 + COURSES))
         days = [FIRST_DAY + dt.timedelta(days=n) for n in range(DAYS)]
-        first, last = day_window(days[0], "UTC")[0], day_window(days[-1], "UTC")[1]
+        first, last = epoch_window(days[0], "UTC")[0], epoch_window(days[-1], "UTC")[1]
         with engine.connect() as conn:
             window_rows = conn.execute(
                 sa.text(
@@ -101,7 +101,7 @@ def main() -> dict[str, float]:
         started = time.perf_counter()
         with engine.connect() as conn:
             for day in days[:SEED_SAMPLE_DAYS]:
-                a, b = day_window(day, "UTC")
+                a, b = epoch_window(day, "UTC")
                 for course in courses:
                     conn.execute(seed_query, {"c": course, "a": a, "b": b - 1}).all()
         seed_sample = time.perf_counter() - started

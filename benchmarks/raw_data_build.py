@@ -13,8 +13,9 @@ import time
 import sqlalchemy as sa
 
 from benchmarks._mysql import throwaway_database
-from lms_assets.openedx.raw_data import LEARNER_TABLES, compute_raw_data
-from lms_assets.partitions import CourseDay
+from lms_assets.features.raw_data import compute_raw_data
+from lms_assets.openedx.features import LEARNER_TABLES
+from lms_assets.partitions import Partition
 from lms_assets.warehouse import WarehouseResource, rows_from_frame
 
 LEARNERS = 10_000
@@ -168,7 +169,7 @@ def _seed_way(engine: sa.Engine, n: int) -> float:
 def main() -> dict[str, float]:
     with throwaway_database("raw") as url:
         warehouse = WarehouseResource(url=url)
-        partition = [CourseDay(COURSE, DAY)]
+        partition = [Partition(COURSE, DAY)]
         warehouse.write(partition, _fixture(LEARNERS), asset_name="bench")
         with warehouse.engine.begin() as conn:
             conn.execute(

@@ -37,7 +37,9 @@ from lms_assets.tracking.resources import TrackingLogFolderResource
 from lms_assets.tracking.splitting import read_course, unique_events
 from lms_assets.warehouse import WarehouseResource
 from lms_assets.warehouse.resource import load_file, write_load_file
-from lms_assets.warehouse.schema import metadata as schema
+from lms_assets.warehouse.schema import registered_metadata
+
+schema = registered_metadata()
 
 EVENTS = int(os.environ.get("LMS_BENCH_EVENTS", "1250000"))
 COURSES = 20
@@ -59,7 +61,7 @@ from lms_assets.tracking.resources import TrackingLogFolderResource
 from lms_assets.tracking.splitting import peak_memory_mib
 from lms_assets.warehouse import WarehouseResource
 from lms_assets.warehouse.resource import load_file, write_load_file
-from lms_assets.warehouse.schema import metadata as schema
+from lms_assets.warehouse.schema import registered_metadata
 if __name__ == "__main__":
     with dg.instance_for_test() as i:
         result = dg.materialize([t.tracking_log_split], instance=i, partition_key="{DAY}",

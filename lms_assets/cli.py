@@ -137,7 +137,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     with _sandbox_from(args) as sandbox:
         report = demo.run_demo(sandbox)
-    warehouse_url = os.environ.get("LMS_WAREHOUSE_URL") or settings.default_warehouse_url()
+    warehouse_url = os.environ.get("LMS_WAREHOUSE_URL") or settings.current.default_warehouse_url()
     from lms_assets.db import redacted
 
     demo.print_report(report, redacted(warehouse_url))
@@ -178,7 +178,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from lms_assets.warehouse import WarehouseResource
 
     warehouse = WarehouseResource(
-        url=os.environ.get("LMS_WAREHOUSE_URL") or settings.default_warehouse_url()
+        url=os.environ.get("LMS_WAREHOUSE_URL") or settings.current.default_warehouse_url()
     )
     try:
         page = export_page(

@@ -1,51 +1,84 @@
-"""The ``lms_assets`` code location: every asset, check, resource and job in one place."""
+"""The ``lms_assets`` code location: every source's definitions, merged, and shared policy.
+
+A source is one package (``openedx/``, ``moodle/``, ``tracking/``, ``features/``) whose
+``definitions.py`` exports ``defs`` with its assets, checks, jobs, schedules, sensors
+and resources, and whose ``schema.py`` puts its tables on the shared MetaData. Adding
+a source is one line in ``SOURCE_PACKAGES``. What holds for every asset (the daily freshness
+policy) is applied here, once.
+"""
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
+
 import dagster as dg
 
-from lms_assets.moodle import assets as moodle_assets
-from lms_assets.moodle.automation import moodle_course_discovery, moodle_daily_schedule
+from lms_assets import partitions, settings
 from lms_assets.notifications import email_daily_summary, email_on_run_failure
-from lms_assets.openedx import assets as openedx_assets
-from lms_assets.openedx import h5p_assets, raw_data
-from lms_assets.openedx.automation import openedx_course_discovery, openedx_daily_schedule
-from lms_assets.resources import build_resources
-from lms_assets.tracking import assets as tracking_assets
-from lms_assets.tracking.automation import (
-    tracking_courses_after_split,
-    tracking_courses_job,
-    tracking_log_files,
-    tracking_split_job,
-)
+from lms_assets.notifications import resources as notification_resources
+from lms_assets.warehouse import WarehouseResource
 
-OPENEDX_ASSETS = dg.load_assets_from_modules([openedx_assets, h5p_assets, raw_data])
-MOODLE_ASSETS = dg.load_assets_from_modules([moodle_assets])
-TRACKING_ASSETS = dg.load_assets_from_modules([tracking_assets])
-all_assets = [*OPENEDX_ASSETS, *MOODLE_ASSETS, *TRACKING_ASSETS]
+# One line per source package; each has definitions.py with `defs` (and `resources(config)`).
+SOURCE_PACKAGES = [
+    "lms_assets.openedx",
+    "lms_assets.moodle",
+    "lms_assets.tracking",
+    "lms_assets.features",
+]
+SOURCES: list[ModuleType] = [
+    importlib.import_module(f"{package}.definitions") for package in SOURCE_PACKAGES
+]
 
-openedx_job = dg.define_asset_job(
-    "openedx_daily",
-    selection=dg.AssetSelection.assets(*OPENEDX_ASSETS),
-    description="Seed 000: Open edX and H5P snapshots of the day, then raw_data.",
-)
-moodle_job = dg.define_asset_job(
-    "moodle_daily",
-    selection=dg.AssetSelection.assets(*MOODLE_ASSETS),
-    description="Seed 001: Moodle activity counts, user counts and the merged report.",
-)
 
-defs = dg.Definitions(
-    assets=all_assets,
-    jobs=[openedx_job, moodle_job, tracking_split_job, tracking_courses_job],
-    schedules=[openedx_daily_schedule, moodle_daily_schedule],
-    sensors=[
-        openedx_course_discovery,
-        moodle_course_discovery,
-        email_on_run_failure,
-        email_daily_summary,
-        tracking_log_files,
-        tracking_courses_after_split,
-    ],
-    resources=build_resources(),
-)
+def shared_resources(config: settings.Settings) -> dict[str, dg.ConfigurableResource]:
+    """The resources every source uses: the warehouse and the notifier."""
+    return {
+        "warehouse": WarehouseResource(
+            url=config.warehouse_url_field(),
+            batch_size=config.warehouse_batch_size,
+            parallel_writes=config.warehouse_parallel_writes,
+        ),
+        **notification_resources(config),
+    }
+
+
+def build_resources(config: settings.Settings | None = None) -> dict[str, object]:
+    """Every resource the code location wires, from ``config`` (default: the environment's).
+
+    The demo and the CLI call it after changing the environment, to get the same
+    resources the code location would have.
+    """
+    config = config or settings.current
+    built: dict[str, object] = dict(shared_resources(config))
+    for source in SOURCES:
+        if hasattr(source, "resources"):
+            built.update(source.resources(config))
+    return built
+
+
+def with_daily_freshness(spec: dg.AssetSpec) -> dg.AssetSpec:
+    """Daily tables should be at most a day (plus the run's own time) old."""
+    return spec.replace_attributes(freshness_policy=partitions.DAILY_FRESHNESS)
+
+
+def merged_definitions() -> dg.Definitions:
+    """Every source's definitions and the shared sensors and resources, policy applied."""
+    merged = dg.Definitions.merge(
+        *(source.defs for source in SOURCES),
+        dg.Definitions(
+            sensors=[email_on_run_failure, email_daily_summary],
+            resources=shared_resources(settings.current),
+        ),
+    )
+    return dg.Definitions(
+        assets=dg.map_asset_specs(with_daily_freshness, merged.assets or []),
+        asset_checks=merged.asset_checks,
+        jobs=merged.jobs,
+        schedules=merged.schedules,
+        sensors=merged.sensors,
+        resources=merged.resources,
+    )
+
+
+defs = merged_definitions()

@@ -24,7 +24,7 @@ from lms_assets.sandbox import Sandbox
 from lms_assets.sandbox.moodle_db import write_moodle_database
 from lms_assets.sandbox.tracking_logs import write_tracking_logs
 from lms_assets.warehouse import WarehouseResource
-from lms_assets.warehouse.schema import metadata
+from lms_assets.warehouse.schema import registered_metadata
 
 # The local instance of `make demo` / `make ui`: see deploy/dagster.yaml for production.
 LOCAL_INSTANCE_CONFIG = """\
@@ -76,12 +76,12 @@ def prepare_sandbox_sources(sandbox: Sandbox, moodle_url: str | None = None) -> 
         **sandbox.environment(),
         "LMS_MOODLE_URL": moodle_url
         or os.environ.get("LMS_MOODLE_URL")
-        or f"sqlite:///{settings.DATA_DIR / 'moodle_sandbox.sqlite'}",
+        or f"sqlite:///{settings.current.data_dir / 'moodle_sandbox.sqlite'}",
         "LMS_TRACKING_LOG_DIR": os.environ.get(
-            "LMS_TRACKING_LOG_DIR", str(settings.DATA_DIR / "tracking_logs")
+            "LMS_TRACKING_LOG_DIR", str(settings.current.data_dir / "tracking_logs")
         ),
         "LMS_TRACKING_STAGING_DIR": os.environ.get(
-            "LMS_TRACKING_STAGING_DIR", str(settings.DATA_DIR / "tracking_staging")
+            "LMS_TRACKING_STAGING_DIR", str(settings.current.data_dir / "tracking_staging")
         ),
     }
     # The sandbox is ours and on loopback: no need for the production politeness limits.
@@ -106,8 +106,13 @@ def register_sandbox_courses(instance: dg.DagsterInstance, api: OpenEdxApiResour
 
 def run_demo(sandbox: Sandbox) -> DemoReport:
     # Imported here so definitions see the environment the sandbox just set.
-    from lms_assets.definitions import MOODLE_ASSETS, OPENEDX_ASSETS, TRACKING_ASSETS
-    from lms_assets.resources import build_resources
+    from lms_assets.definitions import build_resources
+    from lms_assets.features.raw_data import raw_data
+    from lms_assets.moodle.definitions import ASSETS as MOODLE_ASSETS
+    from lms_assets.openedx.definitions import ASSETS as SNAPSHOT_ASSETS
+    from lms_assets.tracking.definitions import ASSETS as TRACKING_ASSETS
+
+    OPENEDX_ASSETS = [*SNAPSHOT_ASSETS, raw_data]
 
     os.environ.update(sandbox.environment())
     prepare_environment()
@@ -115,11 +120,11 @@ def run_demo(sandbox: Sandbox) -> DemoReport:
     tracking_course_assets = [a for a in TRACKING_ASSETS if a is not tracking_split]
     os.environ.update(prepare_sandbox_sources(sandbox))
     moodle_url = os.environ["LMS_MOODLE_URL"]
-    resources = build_resources()
+    resources = build_resources(settings.reload())
     report = DemoReport()
     # Resources wired with EnvVar resolve only inside runs; the demo's own reads use values.
     warehouse = WarehouseResource(
-        url=os.environ.get("LMS_WAREHOUSE_URL") or settings.default_warehouse_url()
+        url=os.environ.get("LMS_WAREHOUSE_URL") or settings.current.default_warehouse_url()
     )
     moodle = MoodleDatabaseResource(url=moodle_url)
     api = OpenEdxApiResource(base_url=sandbox.openedx_base_url, session_id=sandbox.session_id)
@@ -150,7 +155,7 @@ def run_demo(sandbox: Sandbox) -> DemoReport:
                 resources=resources,
                 partition_key=key
                 if key == day_key
-                else partitions.CourseDay(key, today).partition_key,
+                else partitions.Partition(key, today).partition_key,
                 run_config=QUIET_LOGS,
                 raise_on_error=False,
             )
@@ -167,6 +172,7 @@ def run_demo(sandbox: Sandbox) -> DemoReport:
             print(f"  {label}: {status} in {time.monotonic() - started:.1f}s")
 
     with warehouse.engine.connect() as conn:
+        metadata = registered_metadata()
         for table in metadata.sorted_tables:
             report.table_rows[table.name] = conn.execute(
                 sa.select(sa.func.count()).select_from(table)

@@ -14,7 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from lms_assets.warehouse import WarehouseResource
-from lms_assets.warehouse.schema import metadata
+from lms_assets.warehouse.schema import registered_metadata
 
 MAX_LIMIT = 100_000
 
@@ -38,6 +38,7 @@ def export_page(
     course_id: str | None = None,
 ) -> ExportPage:
     """Write rows ``offset`` .. ``offset + limit`` of ``table_name`` for ``day``."""
+    metadata = registered_metadata()
     if table_name not in metadata.tables or table_name == "rejected_records":
         raise ValueError(
             f"unknown table {table_name!r}; choose one of "

@@ -19,24 +19,15 @@ import dagster as dg
 import requests
 from pydantic import Field, PrivateAttr
 
+from lms_assets.errors import (
+    SourceAuthenticationError,
+    SourceError,
+    SourceRequestError,
+    SourceResponseError,
+)
+
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "lms-assets/0.1 (+https://github.com/lms-assets)"
-
-
-class SourceError(RuntimeError):
-    """A source could not be read; the message names the source, the request and why."""
-
-
-class SourceAuthenticationError(SourceError):
-    """The source refused our credentials (HTTP 401/403)."""
-
-
-class SourceRequestError(SourceError):
-    """A request failed for good (non-retryable status, or retries exhausted)."""
-
-
-class SourceResponseError(SourceError):
-    """The source answered with a body we cannot use (not JSON, or the wrong shape)."""
 
 
 class RateLimiter:

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
+import sqlalchemy as sa
 
 # Personal data stays out of the Dagster UI: previews drop these columns.
 PERSONAL_COLUMNS = frozenset({"email", "full_name", "username", "student_code"})
@@ -31,3 +32,39 @@ def preview(rows: Sequence[Mapping[str, Any]], limit: int = 10) -> dg.MetadataVa
         return dg.MetadataValue.md("_no rows_")
     columns = [c for c in rows[0] if c not in PERSONAL_COLUMNS and c != "loaded_at"]
     return dg.MetadataValue.md(markdown_table(rows[:limit], columns))
+
+
+def bar_chart(values: Mapping[str, int], limit: int = 30) -> dg.MetadataValue:
+    """A text bar chart (markdown) of a few labelled counts, largest first."""
+    if not values:
+        return dg.MetadataValue.md("_nothing written_")
+    shown = sorted(values.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    peak = max(n for _, n in shown) or 1
+    lines = [
+        f"| {_cell(label)} | {n} | {'█' * max(1 if n else 0, round(24 * n / peak))} |"
+        for label, n in shown
+    ]
+    more = [f"| ... {len(values) - limit} more | | |"] if len(values) > limit else []
+    return dg.MetadataValue.md(
+        "\n".join(["| partition | rows | |", "|---|---|---|", *lines, *more])
+    )
+
+
+def column_schema(table: sa.Table) -> dg.TableSchema:
+    """The table's columns as the UI shows them: type, comment, key and nullability."""
+    key = {c.name for c in table.primary_key.columns}
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=column.name,
+                type=str(column.type),
+                description=column.comment,
+                constraints=dg.TableColumnConstraints(
+                    nullable=column.nullable,
+                    unique=False,
+                    other=["primary key"] if column.name in key else [],
+                ),
+            )
+            for column in table.columns
+        ]
+    )

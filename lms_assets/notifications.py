@@ -14,6 +14,10 @@ from email.message import EmailMessage
 import dagster as dg
 from pydantic import Field
 
+from lms_assets import settings
+from lms_assets.automation import partition_range
+from lms_assets.warehouse import WarehouseResource
+
 
 class SmtpNotifier(dg.ConfigurableResource):
     """SMTP settings; ``password`` comes from ``LMS_SMTP_PASSWORD`` (EnvVar)."""
@@ -73,14 +77,10 @@ def _root_cause(error: object) -> str:
 
 
 def _partitions_of(run: dg.DagsterRun) -> str:
-    tags = run.tags
-    if "dagster/partition" in tags:
-        return tags["dagster/partition"]
-    start, end = (
-        tags.get("dagster/asset_partition_range_start"),
-        tags.get("dagster/asset_partition_range_end"),
-    )
-    return f"{start} .. {end}" if start else "-"
+    keys = partition_range(run.tags)
+    if keys is None:
+        return "-"
+    return keys[0] if keys[0] == keys[1] else f"{keys[0]} .. {keys[1]}"
 
 
 @dg.run_failure_sensor(name="email_on_run_failure", default_status=dg.DefaultSensorStatus.STOPPED)
@@ -112,9 +112,14 @@ def email_on_run_failure(context: dg.RunFailureSensorContext, notifier: SmtpNoti
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
 def email_daily_summary(
-    context: dg.SensorEvaluationContext, notifier: SmtpNotifier
+    context: dg.SensorEvaluationContext, notifier: SmtpNotifier, warehouse: WarehouseResource
 ) -> dg.SkipReason:
-    """Once a day: runs succeeded/failed, rows loaded per asset, checks that failed."""
+    """Once a day: runs succeeded/failed, rows stored per table, checks that failed.
+
+    Rows are counted in the warehouse (``loaded_at`` within the last 24 hours), not
+    from materialization metadata: a batched run materializes a hundred partitions
+    at once, and any run-wide figure in its metadata would be counted a hundred times.
+    """
     today = dt.datetime.now(dt.UTC).date().isoformat()
     if context.cursor == today:
         return dg.SkipReason(f"summary for {today} already sent")
@@ -123,33 +128,24 @@ def email_daily_summary(
     statuses = [r.dagster_run.status for r in records]
     succeeded = sum(s == dg.DagsterRunStatus.SUCCESS for s in statuses)
     failed = sum(s == dg.DagsterRunStatus.FAILURE for s in statuses)
-    rows: dict[str, int] = {}
     failed_checks: list[str] = []
     for record in records:
         for event in context.instance.all_logs(
-            record.dagster_run.run_id,
-            of_type={
-                dg.DagsterEventType.ASSET_MATERIALIZATION,
-                dg.DagsterEventType.ASSET_CHECK_EVALUATION,
-            },
+            record.dagster_run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
         ):
             data = event.dagster_event.event_specific_data
-            if event.dagster_event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
-                materialization = data.materialization
-                count = materialization.metadata.get("dagster/row_count")
-                key = materialization.asset_key.to_user_string()
-                rows[key] = rows.get(key, 0) + (int(count.value) if count else 0)
-            elif not data.passed:
+            if not data.passed:
                 failed_checks.append(
                     f"- {data.asset_key.to_user_string()}.{data.check_name} "
                     f"({notifier.run_link(record.dagster_run.run_id)})"
                 )
+    rows = warehouse.rows_loaded_since(since.replace(tzinfo=None))
     body = "\n".join(
         [
             f"Last 24 hours: {succeeded} runs succeeded, {failed} failed.",
             "",
-            "Rows loaded:",
-            *(f"- {key}: {n}" for key, n in sorted(rows.items())),
+            "Rows stored (counted in the warehouse):",
+            *(f"- {table}: {n}" for table, n in sorted(rows.items())),
             "",
             f"Failed checks: {len(failed_checks)}",
             *failed_checks[:100],
@@ -158,3 +154,18 @@ def email_daily_summary(
     notifier.send(f"[lms_assets] daily summary {today}: {failed} failed runs", body)
     context.update_cursor(today)
     return dg.SkipReason(f"summary for {today} sent")
+
+
+def resources(config: settings.Settings) -> dict[str, dg.ConfigurableResource]:
+    return {
+        "notifier": SmtpNotifier(
+            host=config.smtp_host,
+            port=config.smtp_port,
+            security=config.smtp_security,
+            username=config.smtp_user,
+            password=dg.EnvVar("LMS_SMTP_PASSWORD") if config.smtp_password_set else None,
+            sender=config.smtp_from,
+            recipients=list(config.alert_recipients),
+            ui_url=config.dagster_ui_url,
+        )
+    }

@@ -1,20 +1,23 @@
-"""Asset checks as set-based SQL: measurements and declarative per-table rules.
+"""Asset checks, declared one way: a ``Rule`` per check, evaluated over the run's scope.
 
-Each function measures the partitions a run wrote, in one query, so a check
-costs the same for one course or five hundred.
+A rule finds violations in the stored partitions with one set-based SQL query
+(so a check costs the same for one course or five hundred), in what the run's
+own extraction reported (rejections by reason code, the source's totals,
+per-partition ratios), or both. Assets declare their rules once and get their
+AssetCheckSpecs and their AssetCheckResults from the same list.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import dagster as dg
 import sqlalchemy as sa
 
 from lms_assets.metadata import markdown_table
-from lms_assets.partitions import CourseDay, to_date
+from lms_assets.partitions import Partition, to_date
 from lms_assets.warehouse import WarehouseResource, partition_filter
 from lms_assets.warehouse.schema import metadata
 
@@ -27,7 +30,7 @@ def duplicate_key_count(
     warehouse: WarehouseResource,
     table_name: str,
     key: Sequence[str],
-    partitions: Sequence[CourseDay],
+    partitions: Sequence[Partition],
 ) -> int:
     """Rows beyond the first for each key value (0 when the key is unique)."""
     table = _table(table_name)
@@ -43,7 +46,7 @@ def duplicate_key_count(
 
 
 def null_count(
-    warehouse: WarehouseResource, table_name: str, column: str, partitions: Sequence[CourseDay]
+    warehouse: WarehouseResource, table_name: str, column: str, partitions: Sequence[Partition]
 ) -> int:
     table = _table(table_name)
     return int(
@@ -56,8 +59,8 @@ def null_count(
 
 
 def row_counts(
-    warehouse: WarehouseResource, table_name: str, partitions: Sequence[CourseDay]
-) -> dict[CourseDay, int]:
+    warehouse: WarehouseResource, table_name: str, partitions: Sequence[Partition]
+) -> dict[Partition, int]:
     """Rows per partition, 0 for partitions with none."""
     table = _table(table_name)
     frame = warehouse.read_frame(
@@ -67,7 +70,7 @@ def row_counts(
     )
     counts = {p: 0 for p in partitions}
     for course_id, day, n in frame.itertuples(index=False):
-        counts[CourseDay(course_id, to_date(day))] = int(n)
+        counts[Partition(course_id, to_date(day))] = int(n)
     return counts
 
 
@@ -75,14 +78,23 @@ def row_counts(
 # A rule selects the rows that violate it; a check passes when that selection is empty. Assets
 # declare their rules once and get both their AssetCheckSpecs and their results from them.
 
-ViolationQuery = Callable[[sa.Table, Sequence[CourseDay]], sa.Select]
+ViolationQuery = Callable[[sa.Table, Sequence[Partition]], sa.Select]
+# (warehouse, table name, written partitions, the run's load report) -> violating items
+LoadViolations = Callable[[WarehouseResource, str, Sequence[Partition], Any], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
 class Rule:
     name: str
     description: str
-    violations: ViolationQuery
+    violations: ViolationQuery | None = None
+    load_violations: LoadViolations | None = None
+    # Extra figures for the check's metadata, from the run's load report (e.g. the worst ratio).
+    details: Callable[[Sequence[Partition], Any], dict[str, Any]] | None = None
+
+    def also(self, load_violations: LoadViolations, *, name: str, description: str) -> Rule:
+        """This SQL rule plus a measure of the run's extraction, as one check."""
+        return replace(self, name=name, description=description, load_violations=load_violations)
 
 
 def _keys(table: sa.Table) -> list[sa.Column]:
@@ -90,7 +102,7 @@ def _keys(table: sa.Table) -> list[sa.Column]:
 
 
 def unique_key(key: Sequence[str]) -> Rule:
-    def query(table: sa.Table, partitions: Sequence[CourseDay]) -> sa.Select:
+    def query(table: sa.Table, partitions: Sequence[Partition]) -> sa.Select:
         columns = [table.c[name] for name in key]
         return (
             sa.select(*columns, sa.func.count().label("copies"))
@@ -103,7 +115,7 @@ def unique_key(key: Sequence[str]) -> Rule:
 
 
 def not_null(*columns: str) -> Rule:
-    def query(table: sa.Table, partitions: Sequence[CourseDay]) -> sa.Select:
+    def query(table: sa.Table, partitions: Sequence[Partition]) -> sa.Select:
         nulls = sa.or_(*(table.c[name].is_(None) for name in columns))
         return sa.select(*_keys(table)).where(partition_filter(table, partitions), nulls)
 
@@ -111,7 +123,7 @@ def not_null(*columns: str) -> Rule:
 
 
 def in_range(ranges: Mapping[str, tuple[float | None, float | None]]) -> Rule:
-    def query(table: sa.Table, partitions: Sequence[CourseDay]) -> sa.Select:
+    def query(table: sa.Table, partitions: Sequence[Partition]) -> sa.Select:
         outside = []
         for name, (low, high) in ranges.items():
             if low is not None:
@@ -132,29 +144,21 @@ def in_range(ranges: Mapping[str, tuple[float | None, float | None]]) -> Rule:
 def row_condition(name: str, description: str, violated: Callable[[sa.Table], Any]) -> Rule:
     """Rows for which ``violated(table)`` is true break the rule."""
 
-    def query(table: sa.Table, partitions: Sequence[CourseDay]) -> sa.Select:
+    def query(table: sa.Table, partitions: Sequence[Partition]) -> sa.Select:
         return sa.select(*_keys(table)).where(partition_filter(table, partitions), violated(table))
 
     return Rule(name, description, query)
 
 
-def learners_enrolled() -> Rule:
-    """Every learner row references an enrollment of the same course and day."""
+def references(parent_table: str, columns: Sequence[str], name: str, description: str) -> Rule:
+    """Every row has a row of ``parent_table`` with the same values of ``columns``."""
 
-    def query(table: sa.Table, partitions: Sequence[CourseDay]) -> sa.Select:
-        enrollments = metadata.tables["enrollments"]
-        enrolled = sa.exists().where(
-            enrollments.c.course_id == table.c.course_id,
-            enrollments.c.snapshot_date == table.c.snapshot_date,
-            enrollments.c.user_id == table.c.user_id,
-        )
-        return sa.select(*_keys(table)).where(partition_filter(table, partitions), ~enrolled)
+    def query(table: sa.Table, partitions: Sequence[Partition]) -> sa.Select:
+        parent = metadata.tables[parent_table]
+        found = sa.exists().where(*(parent.c[c] == table.c[c] for c in columns))
+        return sa.select(*_keys(table)).where(partition_filter(table, partitions), ~found)
 
-    return Rule(
-        "learners_enrolled",
-        "Every learner row references an enrollment of the same course and day.",
-        query,
-    )
+    return Rule(name, description, query)
 
 
 def summary_matches_detail(
@@ -166,7 +170,7 @@ def summary_matches_detail(
     it must equal (learners without detail rows count as 0).
     """
 
-    def query(table: sa.Table, partitions: Sequence[CourseDay]) -> sa.Select:
+    def query(table: sa.Table, partitions: Sequence[Partition]) -> sa.Select:
         detail = metadata.tables[detail_table]
         aggregates = (
             sa.select(
@@ -221,23 +225,29 @@ def evaluate(
     warehouse: WarehouseResource,
     table_name: str,
     rules: Sequence[Rule],
-    partitions: Sequence[CourseDay],
+    partitions: Sequence[Partition],
     *,
     asset: str | None = None,
+    load: Any = None,
 ) -> list[dg.AssetCheckResult]:
     """One AssetCheckResult per rule, with the violation count and a few violating rows."""
     table = metadata.tables[table_name]
     results = []
     for rule in rules:
-        violating = rule.violations(table, partitions).subquery()
-        with warehouse.engine.connect() as conn:
-            count = conn.execute(sa.select(sa.func.count()).select_from(violating)).scalar_one()
-            # Only a failing rule is read twice: a passing one costs one query.
-            sample = (
-                [dict(r._mapping) for r in conn.execute(sa.select(violating).limit(5))]
-                if count
-                else []
-            )
+        count, sample = 0, []
+        if rule.violations is not None:
+            violating = rule.violations(table, partitions).subquery()
+            with warehouse.engine.connect() as conn:
+                count = conn.execute(sa.select(sa.func.count()).select_from(violating)).scalar_one()
+                # Only a failing rule is read twice: a passing one costs one query.
+                if count:
+                    sample = [dict(r._mapping) for r in conn.execute(sa.select(violating).limit(5))]
+        if rule.load_violations is not None:
+            if load is None:
+                raise ValueError(f"check {rule.name} needs the run's load report")
+            found = rule.load_violations(warehouse, table_name, partitions, load)
+            count += len(found)
+            sample = sample or found[:5]
         results.append(
             dg.AssetCheckResult(
                 asset_key=asset or table_name,
@@ -249,7 +259,94 @@ def evaluate(
                     "sample": dg.MetadataValue.md(
                         markdown_table(sample, sample[0].keys()) if sample else "none"
                     ),
+                    **(rule.details(partitions, load) if rule.details else {}),
                 },
             )
         )
     return results
+
+
+# -- rules over what the run's extraction reported ------------------------------------------------
+def rejected_as(code: str, field: str) -> LoadViolations:
+    """Records the run rejected with ``code`` on ``field`` (counted by code, not by message)."""
+
+    def measure(_w: WarehouseResource, _t: str, _p: Sequence[Partition], load: Any) -> list[dict]:
+        n = load.reasons.get(f"{code} {field}", 0)
+        return [{"reason_code": code, "field": field, "records": n}] if n else []
+
+    return measure
+
+
+def rows_match_source_total(info_key: str) -> Rule:
+    """Rows stored per partition equal the total the source reported (``load.info[p][key]``)."""
+
+    def measure(
+        warehouse: WarehouseResource, table_name: str, partitions: Sequence[Partition], load: Any
+    ) -> list[dict]:
+        stored = row_counts(warehouse, table_name, partitions)
+        return [
+            {"partition": str(p), "stored": stored[p], "source_total": load.info[p][info_key]}
+            for p in partitions
+            if stored[p] != load.info[p][info_key]
+        ]
+
+    return Rule(
+        "row_count_matches_source_total",
+        "Rows stored per partition equal the total the source reported.",
+        load_violations=measure,
+    )
+
+
+def column_matches_source(column: str, info_key: str) -> LoadViolations:
+    """A stored column equals the figure the source gave separately (``load.info[p][key]``)."""
+
+    def measure(
+        warehouse: WarehouseResource, table_name: str, partitions: Sequence[Partition], load: Any
+    ) -> list[dict]:
+        table = _table(table_name)
+        stored = warehouse.read_frame(
+            sa.select(*_keys(table), table.c[column]).where(partition_filter(table, partitions))
+        )
+        columns = [c.name for c in _keys(table)]
+        found = []
+        for row in stored.to_dict("records"):
+            expected = load.info[Partition.of_row(row, columns)][info_key]
+            if row[column] != expected:
+                found.append({**row, "source": expected})
+        return found
+
+    return measure
+
+
+def ratio_at_most(
+    name: str, description: str, numerator: str, denominator: str, max_ratio: float
+) -> Rule:
+    """``info[numerator] / info[denominator]`` of every written partition is <= ``max_ratio``."""
+
+    def measure(_w: WarehouseResource, _t: str, partitions: Sequence[Partition], load: Any):
+        found = []
+        for p in partitions:
+            info = load.info[p]
+            whole = info[denominator]
+            ratio = info[numerator] / whole if whole else 0.0
+            if ratio > max_ratio:
+                found.append(
+                    {
+                        "partition": str(p),
+                        numerator: info[numerator],
+                        denominator: whole,
+                        "ratio": round(ratio, 4),
+                        "threshold": max_ratio,
+                    }
+                )
+        return found
+
+    def details(partitions: Sequence[Partition], load: Any) -> dict[str, Any]:
+        ratios = [
+            load.info[p][numerator] / load.info[p][denominator]
+            for p in partitions
+            if load.info[p][denominator]
+        ]
+        return {"worst_ratio": max(ratios, default=0.0), "threshold": max_ratio}
+
+    return Rule(name, description, load_violations=measure, details=details)

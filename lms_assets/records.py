@@ -1,6 +1,6 @@
 """Coercing source records into typed rows, with a reason when a record is unusable.
 
-Parsers raise ``RecordError`` naming the field and the problem; the asset turns
+Parsers raise ``RecordError`` with a code, the field and a message; the asset turns
 it into a ``RejectedRecord`` (kept in ``rejected_records``) and goes on.
 """
 
@@ -9,9 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-
-class RecordError(ValueError):
-    """A record that cannot be loaded; the message says which field and why."""
+from lms_assets.errors import ReasonCode, RecordError
 
 
 def _missing(value: Any) -> bool:
@@ -20,17 +18,18 @@ def _missing(value: Any) -> bool:
 
 def _number(record: dict[str, Any], name: str, required: bool, kind: str) -> float | None:
     """The field as a float, None when absent (or RecordError when required or not numeric)."""
+    code = ReasonCode.NOT_AN_INTEGER if kind == "an integer" else ReasonCode.NOT_A_NUMBER
     value = record.get(name)
     if _missing(value):
         if required:
-            raise RecordError(f"{name} is missing")
+            raise RecordError(ReasonCode.MISSING, name, f"{name} is missing")
         return None
     if isinstance(value, bool):
-        raise RecordError(f"{name}={value!r} is not {kind}")
+        raise RecordError(code, name, f"{name}={value!r} is not {kind}")
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise RecordError(f"{name}={value!r} is not {kind}") from None
+        raise RecordError(code, name, f"{name}={value!r} is not {kind}") from None
 
 
 def as_int(record: dict[str, Any], name: str, *, required: bool = False) -> int | None:
@@ -38,7 +37,9 @@ def as_int(record: dict[str, Any], name: str, *, required: bool = False) -> int 
     if number is None:
         return None
     if not number.is_integer():
-        raise RecordError(f"{name}={record.get(name)!r} is not an integer")
+        raise RecordError(
+            ReasonCode.NOT_AN_INTEGER, name, f"{name}={record.get(name)!r} is not an integer"
+        )
     return int(number)
 
 
@@ -54,11 +55,11 @@ def as_float(
     if number is None:
         return None
     if number != number:  # NaN
-        raise RecordError(f"{name} is NaN")
+        raise RecordError(ReasonCode.NOT_A_NUMBER, name, f"{name} is NaN")
     if minimum is not None and number < minimum:
-        raise RecordError(f"{name}={number} is below {minimum}")
+        raise RecordError(ReasonCode.OUT_OF_RANGE, name, f"{name}={number} is below {minimum}")
     if maximum is not None and number > maximum:
-        raise RecordError(f"{name}={number} is above {maximum}")
+        raise RecordError(ReasonCode.OUT_OF_RANGE, name, f"{name}={number} is above {maximum}")
     return number
 
 
@@ -79,7 +80,7 @@ def as_bool(record: dict[str, Any], name: str) -> bool | None:
         return True
     if text in _FALSE:
         return False
-    raise RecordError(f"{name}={value!r} is not a boolean")
+    raise RecordError(ReasonCode.NOT_A_BOOLEAN, name, f"{name}={value!r} is not a boolean")
 
 
 def as_str(record: dict[str, Any], name: str, *, max_length: int | None = None) -> str | None:
@@ -88,7 +89,9 @@ def as_str(record: dict[str, Any], name: str, *, max_length: int | None = None) 
         return None
     text = str(value).strip()
     if max_length is not None and len(text) > max_length:
-        raise RecordError(f"{name} is {len(text)} characters long (limit {max_length})")
+        raise RecordError(
+            ReasonCode.TOO_LONG, name, f"{name} is {len(text)} characters long (limit {max_length})"
+        )
     return text
 
 
@@ -105,7 +108,9 @@ def as_utc_datetime(record: dict[str, Any], name: str) -> dt.datetime | None:
     try:
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise RecordError(f"{name}={value!r} is not an ISO-8601 date-time") from None
+        raise RecordError(
+            ReasonCode.NOT_A_DATETIME, name, f"{name}={value!r} is not an ISO-8601 date-time"
+        ) from None
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
     return parsed.replace(microsecond=0)

@@ -1,26 +1,154 @@
-"""Process-wide settings read from the environment, in one place.
+# ruff: noqa: RUF009 - _setting() is dataclasses.field() with the variable name attached
+"""Every setting of the product, read from the environment in ONE place, typed.
 
-Only values that must be known when the code location is *loaded* live here
-(partition timezone and start date, where the embedded warehouse file goes).
-Per-resource settings (URLs, credentials, rate limits) are resource fields
-wired with ``dagster.EnvVar`` in ``definitions.py``; see docs/configuration.md.
+``current`` is read when the code location loads (the partition timezone and start
+date must be known then). Builders (each source's ``resources(config)``, the CLI,
+the demo) take their values from a ``Settings``; secrets are never copied out of
+the environment: resources get a ``dagster.EnvVar`` for them, so their values do
+not reach run config, logs or the UI. docs/configuration.md lists every variable.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-DATA_DIR = Path(os.environ.get("LMS_DATA_DIR", "data")).resolve()
-"""Folder for the embedded SQLite warehouse and other local files."""
-
-TIMEZONE = os.environ.get("LMS_TIMEZONE", "UTC")
-"""IANA timezone that defines "a day" for daily partitions and for "today"."""
-
-PARTITIONS_START_DATE = os.environ.get("LMS_PARTITIONS_START_DATE", "2025-01-01")
-"""First date of the daily partition dimension (YYYY-MM-DD)."""
+import dagster as dg
 
 
-def default_warehouse_url() -> str:
-    """SQLite file under DATA_DIR: the embedded default when LMS_WAREHOUSE_URL is unset."""
-    return f"sqlite:///{DATA_DIR / 'warehouse.sqlite'}"
+class SettingError(ValueError):
+    """An environment variable whose value cannot be used; the message says which and why."""
+
+
+def _setting(env: str, default: Any, doc: str) -> Any:
+    return field(default=default, metadata={"env": env, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = _setting("LMS_DATA_DIR", Path("data"), "folder for local files")
+    timezone: str = _setting("LMS_TIMEZONE", "UTC", "IANA timezone of a partition's day")
+    partitions_start_date: str = _setting(
+        "LMS_PARTITIONS_START_DATE", "2025-01-01", "first day of the daily partitions"
+    )
+    warehouse_url: str | None = _setting(
+        "LMS_WAREHOUSE_URL", None, "SQLAlchemy URL of the warehouse (secret)"
+    )
+    warehouse_batch_size: int = _setting("LMS_WAREHOUSE_BATCH_SIZE", 1000, "rows per INSERT")
+    warehouse_parallel_writes: int = _setting(
+        "LMS_WAREHOUSE_PARALLEL_WRITES", 2, "partition writes at once (MySQL/MariaDB)"
+    )
+    openedx_requests_per_second: float = _setting(
+        "LMS_OPENEDX_REQUESTS_PER_SECOND", 10.0, "most requests per second to Open edX"
+    )
+    openedx_page_size: int = _setting("LMS_OPENEDX_PAGE_SIZE", 200, "enrollments page size")
+    h5p_requests_per_second: float = _setting(
+        "LMS_H5P_REQUESTS_PER_SECOND", 10.0, "most requests per second to H5P"
+    )
+    h5p_max_concurrency: int = _setting("LMS_H5P_MAX_CONCURRENCY", 8, "learners fetched at once")
+    moodle_table_prefix: str = _setting("LMS_MOODLE_TABLE_PREFIX", "mdl_", "$CFG->prefix")
+    moodle_timezone: str | None = _setting(
+        "LMS_MOODLE_TIMEZONE", None, "timezone of a day over timecreated (default LMS_TIMEZONE)"
+    )
+    tracking_log_dir: str | None = _setting(
+        "LMS_TRACKING_LOG_DIR", None, "folder of tracking logs (default DATA_DIR/tracking_logs)"
+    )
+    tracking_staging_dir: str | None = _setting(
+        "LMS_TRACKING_STAGING_DIR", None, "split staging (default DATA_DIR/tracking_staging)"
+    )
+    http_timeout_seconds: float = _setting("LMS_HTTP_TIMEOUT_SECONDS", 30.0, "request timeout")
+    http_max_retries: int = _setting("LMS_HTTP_MAX_RETRIES", 5, "retries per request")
+    http_backoff_seconds: float = _setting("LMS_HTTP_BACKOFF_SECONDS", 0.5, "first backoff")
+    openedx_schedule: str = _setting("LMS_OPENEDX_SCHEDULE", "0 7 * * *", "Open edX daily cron")
+    moodle_schedule: str = _setting("LMS_MOODLE_SCHEDULE", "0 2 * * *", "Moodle daily cron")
+    courses_per_run: int = _setting("LMS_COURSES_PER_RUN", 100, "courses per scheduled run")
+    smtp_host: str = _setting("LMS_SMTP_HOST", "localhost", "mail server")
+    smtp_port: int = _setting("LMS_SMTP_PORT", 587, "mail server port")
+    smtp_security: str = _setting("LMS_SMTP_SECURITY", "starttls", "starttls, ssl or none")
+    smtp_user: str | None = _setting("LMS_SMTP_USER", None, "SMTP login")
+    smtp_password_set: bool = _setting("LMS_SMTP_PASSWORD", False, "SMTP password (secret)")
+    smtp_from: str = _setting("LMS_SMTP_FROM", "lms-assets@localhost", "sender address")
+    alert_recipients: tuple[str, ...] = _setting(
+        "LMS_ALERT_RECIPIENTS", (), "comma-separated recipients"
+    )
+    dagster_ui_url: str = _setting("LMS_DAGSTER_UI_URL", "http://127.0.0.1:3000", "UI base URL")
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = environ.get(f.metadata["env"])
+            if raw is None or raw.strip() == "":
+                continue
+            values[f.name] = _parse(f.metadata["env"], raw.strip(), f.default)
+        config = cls(**values)
+        return dataclasses.replace(config, data_dir=Path(config.data_dir).resolve())
+
+    # -- derived values ----------------------------------------------------------------------
+    def default_warehouse_url(self) -> str:
+        """SQLite file under data_dir: the embedded default when LMS_WAREHOUSE_URL is unset."""
+        return f"sqlite:///{self.data_dir / 'warehouse.sqlite'}"
+
+    def resolved_warehouse_url(self) -> str:
+        """The warehouse URL as a value, for code outside runs (CLI, demo, benchmarks)."""
+        return self.warehouse_url or self.default_warehouse_url()
+
+    def warehouse_url_field(self) -> Any:
+        """The warehouse resource's ``url``: an EnvVar when set (a secret), else the default."""
+        return (
+            dg.EnvVar("LMS_WAREHOUSE_URL") if self.warehouse_url else self.default_warehouse_url()
+        )
+
+    @property
+    def moodle_day_timezone(self) -> str:
+        return self.moodle_timezone or self.timezone
+
+    @property
+    def tracking_logs_path(self) -> str:
+        return self.tracking_log_dir or str(self.data_dir / "tracking_logs")
+
+    @property
+    def tracking_staging_path(self) -> str:
+        return self.tracking_staging_dir or str(self.data_dir / "tracking_staging")
+
+    def http_options(self) -> dict[str, Any]:
+        return {
+            "timeout_seconds": self.http_timeout_seconds,
+            "max_retries": self.http_max_retries,
+            "backoff_seconds": self.http_backoff_seconds,
+        }
+
+
+def _parse(env: str, raw: str, default: Any) -> Any:
+    kind = type(default)
+    try:
+        if isinstance(default, bool):
+            return True  # a set secret: its value stays in the environment
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, tuple):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+        if isinstance(default, Path):
+            return Path(raw)
+    except ValueError:
+        what = "an integer" if kind is int else "a number"
+        raise SettingError(f"Environment variable {env}={raw!r} is not {what}.") from None
+    return raw
+
+
+current = Settings.from_environment()
+"""The settings of this process, read once when the code location loads."""
+
+
+def reload() -> Settings:
+    """Read the environment again (the demo points the sources at its sandbox first)."""
+    global current
+    current = Settings.from_environment()
+    return current

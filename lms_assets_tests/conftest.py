@@ -67,7 +67,9 @@ def warehouse(request: pytest.FixtureRequest, tmp_path) -> Iterator[WarehouseRes
     url = request.getfixturevalue("mysql_database_url")
     resource = WarehouseResource(url=url)
     yield resource
-    from lms_assets.warehouse.schema import metadata
+    from lms_assets.warehouse.schema import registered_metadata
+
+    metadata = registered_metadata()
 
     with resource.engine.begin() as conn:  # leave the shared database empty for the next test
         for table in reversed(metadata.sorted_tables):

@@ -6,11 +6,11 @@ import dagster as dg
 import sqlalchemy as sa
 
 from lms_assets import partitions
-from lms_assets.http_client import SourceAuthenticationError
+from lms_assets.errors import SourceAuthenticationError
 from lms_assets.openedx.assets import enrollments
 from lms_assets.openedx.resources import OpenEdxApiResource
-from lms_assets.partitions import CourseDay, SnapshotDateError
-from lms_assets.warehouse.schema import enrollments as enrollments_table
+from lms_assets.openedx.schema import enrollments as enrollments_table
+from lms_assets.partitions import Partition, SnapshotDateError
 from lms_assets.warehouse.schema import rejected_records
 
 COURSE = "course-v1:SANDBOX+CS101+2026_T1"
@@ -33,7 +33,7 @@ def materialize(
         [enrollments],
         instance=instance,
         resources={"openedx_api": api, "warehouse": warehouse},
-        partition_key=CourseDay(course, day or partitions.today()).partition_key,
+        partition_key=Partition(course, day or partitions.today()).partition_key,
         raise_on_error=False,
     )
 
@@ -114,7 +114,7 @@ def test_twenty_percent_faults_give_the_same_rows_as_a_clean_run(
     assert sandbox.served_count("fault", 500) > 0 and sandbox.served_count("fault", 429) > 0
     assert stored_rows(warehouse) == clean
     metadata = result.asset_materializations_for_node("enrollments")[0].metadata
-    assert metadata["http_retries"].value == (
+    assert metadata["run_http_retries"].value == (
         sandbox.served_count("fault", 500) + sandbox.served_count("fault", 429)
     )
 

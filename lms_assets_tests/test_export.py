@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from lms_assets.export import export_page
-from lms_assets.partitions import CourseDay
+from lms_assets.partitions import Partition
 
 DAY = dt.date(2026, 3, 10)
 
@@ -19,7 +19,7 @@ def report(sqlite_warehouse):
     ]
     other_day = {**rows[0], "snapshot_date": DAY + dt.timedelta(days=1)}
     sqlite_warehouse.write(
-        [CourseDay(r["course_id"], r["snapshot_date"]) for r in [*rows, other_day]],
+        [Partition(r["course_id"], r["snapshot_date"]) for r in [*rows, other_day]],
         {"user_activity": [*rows, other_day]},
         asset_name="fixture",
     )

@@ -4,13 +4,8 @@ import time
 
 import pytest
 
-from lms_assets.http_client import (
-    RateLimiter,
-    SourceAuthenticationError,
-    SourceRequestError,
-    SourceResponseError,
-    parse_retry_after,
-)
+from lms_assets.errors import SourceAuthenticationError, SourceRequestError, SourceResponseError
+from lms_assets.http_client import RateLimiter, parse_retry_after
 from lms_assets.openedx.resources import OpenEdxApiResource, encode_course_id
 
 COURSE = "course-v1:SANDBOX+CS101+2026_T1"

@@ -22,15 +22,17 @@ import pytest
 import sqlalchemy as sa
 
 from lms_assets import partitions
-from lms_assets.definitions import MOODLE_ASSETS
 from lms_assets.moodle.assets import average_per_student_per_day
-from lms_assets.moodle.resources import MoodleDatabaseResource, day_window
+from lms_assets.moodle.definitions import ASSETS as MOODLE_ASSETS
+from lms_assets.moodle.resources import MoodleDatabaseResource, epoch_window
 from lms_assets.moodle.xmldb import moodle_metadata
-from lms_assets.partitions import CourseDay
+from lms_assets.partitions import Partition
 from lms_assets.sandbox.moodle_db import _insert
-from lms_assets.warehouse.schema import metadata as schema
+from lms_assets.warehouse.schema import registered_metadata
 
 from .conftest import BACKENDS, mysql_database
+
+schema = registered_metadata()
 
 # Listed here, not imported, so the test does not follow a change of the schema.
 ACTIVITY_COLUMNS = [
@@ -47,7 +49,7 @@ ACTIVITY_COLUMNS = [
 PREFIX = "lms_"
 ZONE = "Asia/Jakarta"
 D = partitions.today()
-S, E = day_window(D, ZONE)
+S, E = epoch_window(D, ZONE)
 COURSES = ["10", "11", "12", "13"]
 
 
@@ -234,7 +236,7 @@ def materialize(moodle, warehouse, instance, day=D, courses=COURSES, selection=N
             instance=instance,
             selection=selection,
             resources={"moodle": moodle, "warehouse": warehouse},
-            partition_key=CourseDay(course, day).partition_key,
+            partition_key=Partition(course, day).partition_key,
         )
         for course in courses
     ]
@@ -332,7 +334,7 @@ def test_user_counts_refuse_a_past_day(moodle_url, warehouse, instance) -> None:
         selection=["user_counts"],
         raise_on_error=False,
         resources={"moodle": moodle_resource(moodle_url), "warehouse": warehouse},
-        partition_key=CourseDay("10", D - dt.timedelta(days=1)).partition_key,
+        partition_key=Partition("10", D - dt.timedelta(days=1)).partition_key,
     )
     assert not result.success
     assert (
@@ -403,7 +405,7 @@ def test_a_30_day_backfill_in_one_run_equals_the_days_one_by_one(
                 instance=instance,
                 selection=["activity_counts"],
                 resources={"moodle": moodle, "warehouse": one_by_one},
-                partition_key=CourseDay(course, day).partition_key,
+                partition_key=Partition(course, day).partition_key,
             ).success
     assert rows(one_by_one) == in_one_run
 

@@ -9,10 +9,13 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from lms_assets import partitions
+from lms_assets.automation import batched_run_requests
 from lms_assets.notifications import SmtpNotifier, email_daily_summary, email_on_run_failure
 from lms_assets.openedx.assets import enrollments
 from lms_assets.openedx.resources import OpenEdxApiResource
-from lms_assets.partitions import CourseDay
+from lms_assets.partitions import Partition
+from lms_assets.sandbox import FaultConfig, Sandbox
+from lms_assets_tests.conftest import make_university
 
 SECRET_COOKIE = "secret-session-cookie-123"
 SMTP_PASSWORD = "smtp-password-456"
@@ -67,7 +70,7 @@ def failed_run(sandbox, sqlite_warehouse, instance) -> dg.ExecuteInProcessResult
                 base_url=sandbox.openedx_base_url, session_id=SECRET_COOKIE
             ),
         },
-        partition_key=CourseDay(course, partitions.today()).partition_key,
+        partition_key=Partition(course, partitions.today()).partition_key,
     )
 
 
@@ -105,12 +108,55 @@ def test_daily_summary_counts_runs_and_is_sent_once_a_day(
 ) -> None:
     inbox, port = smtp
     failed_run(sandbox, sqlite_warehouse, instance)
-    context = dg.build_sensor_context(instance=instance, resources={"notifier": notifier(port)})
+    resources = {"notifier": notifier(port), "warehouse": sqlite_warehouse}
+    context = dg.build_sensor_context(instance=instance, resources=resources)
     email_daily_summary(context)
     email_daily_summary(
-        dg.build_sensor_context(
-            instance=instance, cursor=context.cursor, resources={"notifier": notifier(port)}
-        )
+        dg.build_sensor_context(instance=instance, cursor=context.cursor, resources=resources)
     )
     [(_, message)] = inbox.messages
     assert "0 runs succeeded, 1 failed" in message.get_content()
+
+
+def test_a_batched_run_counts_rows_per_partition_and_the_summary_counts_the_warehouse(
+    sqlite_warehouse, instance, smtp
+) -> None:
+    """One run over three courses, as the daily schedule batches them: each partition's
+    materialization shows its own course's row count (not the run's total), and the daily
+    summary counts stored rows once (not once per partition)."""
+    inbox, port = smtp
+    university = make_university(n_courses=3, learners=(20, 60))
+    sizes = {course_id: len(course.learners) for course_id, course in university.courses.items()}
+    assert len(set(sizes.values())) == 3  # a run-wide figure copied around would show
+    day = partitions.today()
+    with Sandbox(university, FaultConfig(retry_after_seconds=0.0)) as sandbox:
+        courses = list(sizes)
+        partitions.register_courses(instance, partitions.openedx_courses, courses)
+        [request] = batched_run_requests("openedx_daily", courses, day, run_key_prefix="test")
+        result = dg.materialize(
+            [enrollments],
+            instance=instance,
+            tags=request.tags,
+            resources={
+                "warehouse": sqlite_warehouse,
+                "openedx_api": OpenEdxApiResource(
+                    base_url=sandbox.openedx_base_url, session_id=sandbox.session_id
+                ),
+            },
+        )
+    assert result.success
+    shown = {
+        str(m.partition): (m.metadata["dagster/row_count"].value, m.metadata["run_rows"].value)
+        for m in result.asset_materializations_for_node("enrollments")
+    }
+    total = sum(sizes.values())
+    assert shown == {
+        str(Partition(course, day).partition_key): (n, total) for course, n in sizes.items()
+    }
+
+    resources = {"notifier": notifier(port), "warehouse": sqlite_warehouse}
+    email_daily_summary(dg.build_sensor_context(instance=instance, resources=resources))
+    [(_, message)] = inbox.messages
+    body = message.get_content()
+    assert f"- enrollments: {total}" in body.splitlines()
+    assert "1 runs succeeded, 0 failed" in body

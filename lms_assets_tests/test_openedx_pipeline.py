@@ -4,11 +4,14 @@ import dagster as dg
 import sqlalchemy as sa
 
 from lms_assets import partitions
-from lms_assets.definitions import OPENEDX_ASSETS as all_assets
-from lms_assets.openedx.raw_data import end_of_day_utc
+from lms_assets.features.raw_data import raw_data
+from lms_assets.openedx.definitions import ASSETS as SNAPSHOT_ASSETS
 from lms_assets.openedx.resources import H5PApiResource, OpenEdxApiResource
-from lms_assets.partitions import CourseDay
-from lms_assets.warehouse.schema import metadata as schema
+from lms_assets.partitions import Partition
+from lms_assets.warehouse.schema import registered_metadata
+
+schema = registered_metadata()
+all_assets = [*SNAPSHOT_ASSETS, raw_data]
 
 COURSE = "course-v1:SANDBOX+CS101+2026_T1"
 TABLES = [t.name for t in schema.sorted_tables if t.name != "rejected_records"]
@@ -30,7 +33,7 @@ def run_graph(sandbox, warehouse, instance, selection=None, run_config=None, **a
         all_assets,
         instance=instance,
         resources=resources,
-        partition_key=CourseDay(COURSE, partitions.today()).partition_key,
+        partition_key=Partition(COURSE, partitions.today()).partition_key,
         selection=selection,
         run_config=run_config,
         raise_on_error=False,
@@ -93,7 +96,7 @@ def test_raw_data_agrees_with_the_synthetic_learners(sandbox, sqlite_warehouse, 
         if learner.last_activity is None:  # never active: no H5P data, so NULL not 0
             assert row.quiz_avg_score is None and row.h5p_completion_rate is None
         # The labels, recomputed from the synthetic learner as the docs define them.
-        as_of = end_of_day_utc(partitions.today(), "UTC")
+        as_of = partitions.day_window(partitions.today(), "UTC")[1]
         days = None if learner.last_activity is None else (as_of - learner.last_activity).days
         expected = (
             False

@@ -1,11 +1,12 @@
 import datetime as dt
 
+import dagster as dg
 import pytest
 
 from lms_assets import partitions
 from lms_assets.partitions import (
-    CourseDay,
     InvalidCourseKeyError,
+    Partition,
     SnapshotDateError,
     register_courses,
     require_snapshot_days,
@@ -62,9 +63,9 @@ def test_register_courses_adds_only_new_valid_keys(instance) -> None:
 
 
 def test_snapshot_rule_refuses_past_days_and_accepts_today(yesterday: dt.date) -> None:
-    require_snapshot_days([CourseDay("course-v1:A+B+C", partitions.today())], "Some API")
+    require_snapshot_days([Partition("course-v1:A+B+C", partitions.today())], "Some API")
     with pytest.raises(SnapshotDateError) as error:
-        require_snapshot_days([CourseDay("course-v1:A+B+C", yesterday)], "Some API")
+        require_snapshot_days([Partition("course-v1:A+B+C", yesterday)], "Some API")
     message = error.value.description
     assert "Some API only gives today's snapshot" in message
     assert yesterday.isoformat() in message
@@ -75,5 +76,42 @@ def test_daily_dimension_includes_today_so_snapshots_can_run() -> None:
 
 
 def test_course_day_partition_key_joins_course_then_date() -> None:
-    key = CourseDay("course-v1:A+B+C", dt.date(2026, 3, 1)).partition_key
+    key = Partition("course-v1:A+B+C", dt.date(2026, 3, 1)).partition_key
     assert str(key) == "course-v1:A+B+C|2026-03-01"
+
+
+def test_a_run_scope_is_built_from_any_partitions_definition(instance) -> None:
+    """Course x date, date-only and package runs all become one Scope with its columns."""
+    packages = partitions.package_partitions("test_packages")
+    instance.add_dynamic_partitions("test_packages", ["MITx-6.002x-2013_Spring"])
+    partitions.register_courses(instance, partitions.openedx_courses, ["course-v1:A+B+C"])
+    seen: dict[str, partitions.Scope] = {}
+
+    def probe(name: str, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+        @dg.asset(name=name, partitions_def=partitions_def)
+        def _asset(context: dg.AssetExecutionContext) -> None:
+            seen[name] = partitions.scope_of(context)
+
+        return _asset
+
+    day = dt.date(2026, 3, 1)
+    for name, partitions_def, key in [
+        ("by_course_day", partitions.openedx_course_daily, Partition("course-v1:A+B+C", day)),
+        ("by_day", partitions.daily_partitions, Partition(day=day)),
+        ("by_package", packages, Partition(package_id="MITx-6.002x-2013_Spring")),
+    ]:
+        dg.materialize(
+            [probe(name, partitions_def)], instance=instance, partition_key=key.partition_key
+        )
+    assert seen["by_course_day"].columns == ("course_id", "snapshot_date")
+    assert list(seen["by_course_day"]) == [Partition("course-v1:A+B+C", day)]
+    assert seen["by_day"].columns == ("snapshot_date",)
+    assert seen["by_day"].days == [day]
+    assert seen["by_package"].columns == ("package_id",)
+    assert str(seen["by_package"][0]) == "MITx-6.002x-2013_Spring"
+
+
+def test_day_window_is_dagsters_day_in_the_given_timezone() -> None:
+    """A DST day in New York is 23 hours long; the window is naive UTC."""
+    start, end = partitions.day_window(dt.date(2026, 3, 8), "America/New_York")
+    assert (start, end) == (dt.datetime(2026, 3, 8, 5), dt.datetime(2026, 3, 9, 4))

@@ -23,9 +23,11 @@ import pytest
 import sqlalchemy as sa
 
 from lms_assets import partitions
-from lms_assets.openedx.raw_data import compute_raw_data, end_of_day_utc, raw_data
-from lms_assets.partitions import CourseDay
-from lms_assets.warehouse.schema import metadata as schema
+from lms_assets.features.raw_data import compute_raw_data, raw_data
+from lms_assets.partitions import Partition, day_window
+from lms_assets.warehouse.schema import registered_metadata
+
+schema = registered_metadata()
 
 COURSE = "course-v1:FIX+RAW+2026"
 D = dt.date(2026, 3, 10)
@@ -203,7 +205,7 @@ COLUMNS = (
 
 def load_fixture(warehouse, day: dt.date = D, grade_shift: float = 0.0) -> None:
     warehouse.write(
-        [CourseDay(COURSE, day)], fixture_tables(day, grade_shift), asset_name="fixture"
+        [Partition(COURSE, day)], fixture_tables(day, grade_shift), asset_name="fixture"
     )
 
 
@@ -214,7 +216,7 @@ def materialize_raw_data(warehouse, instance, day: dt.date = D) -> dg.ExecuteInP
         [raw_data],
         instance=instance,
         resources={"warehouse": warehouse},
-        partition_key=CourseDay(COURSE, day).partition_key,
+        partition_key=Partition(COURSE, day).partition_key,
     )
 
 
@@ -280,10 +282,10 @@ def test_a_past_day_recomputed_after_later_snapshots_is_unchanged(warehouse, ins
 
 
 def test_the_day_ends_at_midnight_of_the_configured_timezone(warehouse) -> None:
-    assert end_of_day_utc(D, "UTC") == T(2026, 3, 11)
-    assert end_of_day_utc(D, "Asia/Ho_Chi_Minh") == T(2026, 3, 10, 17)  # UTC+7
+    assert day_window(D, "UTC")[1] == T(2026, 3, 11)
+    assert day_window(D, "Asia/Ho_Chi_Minh")[1] == T(2026, 3, 10, 17)  # UTC+7
     load_fixture(warehouse)
-    frame = compute_raw_data(warehouse, [CourseDay(COURSE, D)], timezone="Asia/Ho_Chi_Minh")
+    frame = compute_raw_data(warehouse, [Partition(COURSE, D)], timezone="Asia/Ho_Chi_Minh")
     idle = dict(zip(frame["user_id"], frame["days_since_last_activity"], strict=True))
     # Ann's 12:00 UTC activity is after 17:00 UTC? No: 5 hours before -> 0 days; Bao's
     # 03-04 00:00 is 6 d 17 h before the end of the Vietnamese day -> 6 days, not 7.

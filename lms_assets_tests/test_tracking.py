@@ -9,6 +9,7 @@ skipped 1 blank + 1 comment + 1 event without any course; split 10 events to VID
 (one of them read twice) and 1 to OLD (old-style id); stored 9 + 1.
 """
 
+import dataclasses
 import gzip
 import json
 import shutil
@@ -18,12 +19,14 @@ import pytest
 import sqlalchemy as sa
 
 from lms_assets import partitions, settings
-from lms_assets.partitions import CourseDay
+from lms_assets.partitions import Partition
 from lms_assets.tracking import assets as tracking
 from lms_assets.tracking import splitting
 from lms_assets.tracking.parsing import Event, Quarantined, Skipped, parse_line
 from lms_assets.tracking.resources import TrackingLogFolderResource
-from lms_assets.warehouse.schema import metadata as schema
+from lms_assets.warehouse.schema import registered_metadata
+
+schema = registered_metadata()
 
 VID, OLD = "course-v1:UNI+VID+2026", "UNI/OLD101/2025"
 D = "2026-03-10"
@@ -233,7 +236,7 @@ def test_a_day_loads_with_exact_counts(logs, warehouse, instance) -> None:
             logs,
             warehouse,
             instance,
-            CourseDay(course, partitions.to_date(D)).partition_key,
+            Partition(course, partitions.to_date(D)).partition_key,
         )
         assert result.success
         assert all(e.passed for e in result.get_asset_check_evaluations())
@@ -289,7 +292,7 @@ def test_a_day_loads_with_exact_counts(logs, warehouse, instance) -> None:
 
 def test_splitting_the_same_files_again_doubles_nothing(logs, warehouse, instance) -> None:
     partitions.register_courses(instance, partitions.openedx_courses, [VID, OLD])
-    key = CourseDay(VID, partitions.to_date(D)).partition_key
+    key = Partition(VID, partitions.to_date(D)).partition_key
     for _ in range(2):
         assert run([tracking.tracking_log_split], logs, warehouse, instance, D, LENIENT).success
         assert run([tracking.tracking_events], logs, warehouse, instance, key).success
@@ -310,7 +313,8 @@ def test_too_many_quarantined_lines_fail_the_blocking_check(logs, sqlite_warehou
 def test_raw_data_gains_behaviour_from_the_logs(logs, warehouse, instance) -> None:
     import datetime as dt
 
-    from lms_assets.openedx.raw_data import TRACKING_COLUMNS, raw_data
+    from lms_assets.features.raw_data import raw_data
+    from lms_assets.tracking.features import TRACKING_COLUMNS
 
     assert TRACKING_COLUMNS == (
         "tracking_active_days_30d",
@@ -325,7 +329,7 @@ def test_raw_data_gains_behaviour_from_the_logs(logs, warehouse, instance) -> No
     day = partitions.to_date(D)
     partitions.register_courses(instance, partitions.openedx_courses, [VID, OLD])
     assert run([tracking.tracking_log_split], logs, warehouse, instance, D, LENIENT).success
-    key = CourseDay(VID, day).partition_key
+    key = Partition(VID, day).partition_key
     assert run(
         [tracking.tracking_events, tracking.learner_daily_activity], logs, warehouse, instance, key
     ).success
@@ -333,7 +337,7 @@ def test_raw_data_gains_behaviour_from_the_logs(logs, warehouse, instance) -> No
     def older(days_back: int, events: int) -> None:  # learner 5's activity on an earlier day
         past = day - dt.timedelta(days=days_back)
         warehouse.write(
-            [CourseDay(VID, past)],
+            [Partition(VID, past)],
             {
                 "learner_daily_activity": [
                     {
@@ -355,7 +359,7 @@ def test_raw_data_gains_behaviour_from_the_logs(logs, warehouse, instance) -> No
     older(30, 100)  # exactly 30 days back: outside the window
     base = {"course_id": VID, "snapshot_date": day}
     warehouse.write(
-        [CourseDay(VID, day)],
+        [Partition(VID, day)],
         {
             "enrollments": [{**base, "user_id": u, "is_active": True} for u in (1, 2, 3, 5)],
             "mooc_progress": [
@@ -382,7 +386,7 @@ def test_raw_data_gains_behaviour_from_the_logs(logs, warehouse, instance) -> No
 
 
 def test_the_file_sensor_notices_new_and_changed_files_once(logs, instance) -> None:
-    from lms_assets.tracking.automation import tracking_log_files
+    from lms_assets.tracking.sensors import tracking_log_files
 
     def tick(cursor=None):
         context = dg.build_sensor_context(
@@ -408,9 +412,9 @@ def test_the_file_sensor_notices_new_and_changed_files_once(logs, instance) -> N
 def test_a_successful_split_requests_the_course_tables_in_batches(
     logs, sqlite_warehouse, instance
 ) -> None:
+    from lms_assets.automation import courses_in_request
     from lms_assets.definitions import defs
-    from lms_assets.scheduling import courses_in_request
-    from lms_assets.tracking.automation import tracking_courses_after_split
+    from lms_assets.tracking.sensors import tracking_courses_after_split
 
     courses = [f"course-v1:UNI+C{n:03d}+2026" for n in range(150)]
     partitions.register_courses(instance, partitions.openedx_courses, courses)
@@ -483,7 +487,7 @@ def test_a_file_cut_into_pieces_splits_like_a_whole_one(tmp_path) -> None:
     line numbers (5, 6, 14, 15, as in the hand count), the same staged events."""
     path = tmp_path / f"tracking.log-{D}"
     path.write_text("\n".join(FILE_A) + "\n")
-    start, end = tracking.day_bounds(partitions.to_date(D), "UTC")
+    start, end = partitions.day_window(partitions.to_date(D), "UTC")
     whole = splitting.split_day([(path, True)], start, end, tmp_path / "whole", workers=1)
     cut = splitting.split_day(
         [(path, True)],
@@ -550,8 +554,10 @@ def test_events_outside_the_partition_day_fail_the_check(
     after the Ho Chi Minh day's end (17:00 UTC), so the blocking check fails."""
     partitions.register_courses(instance, partitions.openedx_courses, [VID, OLD])
     assert run([tracking.tracking_log_split], logs, sqlite_warehouse, instance, D, LENIENT).success
-    monkeypatch.setattr(settings, "TIMEZONE", "Asia/Ho_Chi_Minh")
-    key = CourseDay(VID, partitions.to_date(D)).partition_key
+    monkeypatch.setattr(
+        settings, "current", dataclasses.replace(settings.current, timezone="Asia/Ho_Chi_Minh")
+    )
+    key = Partition(VID, partitions.to_date(D)).partition_key
     result = run(
         [tracking.tracking_events], logs, sqlite_warehouse, instance, key, raise_on_error=False
     )
@@ -567,7 +573,7 @@ def test_a_missing_staging_never_replaces_stored_events(logs, warehouse, instanc
     """The staging of a loaded course-day is deleted; re-running its load fails with the
     remedy and the 9 stored events stay."""
     partitions.register_courses(instance, partitions.openedx_courses, [VID, OLD])
-    key = CourseDay(VID, partitions.to_date(D)).partition_key
+    key = Partition(VID, partitions.to_date(D)).partition_key
     assert run([tracking.tracking_log_split], logs, warehouse, instance, D, LENIENT).success
     assert run([tracking.tracking_events], logs, warehouse, instance, key).success
     shutil.rmtree(logs.staging_dir(partitions.to_date(D)) / splitting.course_dir_name(VID))

@@ -7,10 +7,11 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from lms_assets.partitions import CourseDay
+from lms_assets.openedx.schema import enrollments
+from lms_assets.partitions import Partition
 from lms_assets.warehouse import RejectedRecord, WarehouseError, WarehouseResource
 from lms_assets.warehouse.resource import ensure_schema
-from lms_assets.warehouse.schema import enrollments, rejected_records
+from lms_assets.warehouse.schema import rejected_records
 
 DAY = dt.date(2026, 3, 2)
 COURSE = "course-v1:UNI+CS1+2026"
@@ -43,9 +44,9 @@ def _stored(warehouse, course: str = COURSE, day: dt.date = DAY) -> list[tuple]:
 
 def test_replacing_a_partition_twice_leaves_identical_rows(warehouse) -> None:
     rows = [_row(COURSE, uid, full_name="Nguyễn Thị Ánh 🎓") for uid in (3, 1, 2)]
-    warehouse.replace_partitions("enrollments", [CourseDay(COURSE, DAY)], rows)
+    warehouse.replace_partitions("enrollments", [Partition(COURSE, DAY)], rows)
     first = _stored(warehouse)
-    summary = warehouse.replace_partitions("enrollments", [CourseDay(COURSE, DAY)], rows)
+    summary = warehouse.replace_partitions("enrollments", [Partition(COURSE, DAY)], rows)
     assert _stored(warehouse) == first
     assert [r[2] for r in first] == [1, 2, 3]
     assert first[0][5] == "Nguyễn Thị Ánh 🎓"  # utf8mb4 round trip
@@ -55,17 +56,17 @@ def test_replacing_a_partition_twice_leaves_identical_rows(warehouse) -> None:
 def test_replace_touches_only_the_named_partitions(warehouse) -> None:
     warehouse.replace_partitions(
         "enrollments",
-        [CourseDay(COURSE, DAY), CourseDay(OTHER, DAY), CourseDay(COURSE, DAY - dt.timedelta(1))],
+        [Partition(COURSE, DAY), Partition(OTHER, DAY), Partition(COURSE, DAY - dt.timedelta(1))],
         [_row(COURSE, 1), _row(OTHER, 9), _row(COURSE, 1, DAY - dt.timedelta(1))],
     )
-    warehouse.replace_partitions("enrollments", [CourseDay(COURSE, DAY)], [_row(COURSE, 5)])
+    warehouse.replace_partitions("enrollments", [Partition(COURSE, DAY)], [_row(COURSE, 5)])
     assert [r[2] for r in _stored(warehouse)] == [5]
     assert [r[2] for r in _stored(warehouse, OTHER)] == [9]
     assert [r[2] for r in _stored(warehouse, COURSE, DAY - dt.timedelta(1))] == [1]
 
 
 def test_failed_write_rolls_back_and_keeps_previous_rows(warehouse) -> None:
-    partition = [CourseDay(COURSE, DAY)]
+    partition = [Partition(COURSE, DAY)]
     warehouse.replace_partitions("enrollments", partition, [_row(COURSE, 1), _row(COURSE, 2)])
     before = _stored(warehouse)
     small_batches = warehouse.model_copy(update={"batch_size": 2})
@@ -80,7 +81,7 @@ def test_failed_write_rolls_back_and_keeps_previous_rows(warehouse) -> None:
 def test_rows_outside_the_partitions_are_refused_before_writing(warehouse) -> None:
     with pytest.raises(WarehouseError, match="outside the partitions"):
         warehouse.replace_partitions(
-            "enrollments", [CourseDay(COURSE, DAY)], [_row(COURSE, 1), _row(OTHER, 2)]
+            "enrollments", [Partition(COURSE, DAY)], [_row(COURSE, 1), _row(OTHER, 2)]
         )
     assert _stored(warehouse) == []
 
@@ -88,13 +89,15 @@ def test_rows_outside_the_partitions_are_refused_before_writing(warehouse) -> No
 def test_unknown_columns_are_refused(warehouse) -> None:
     with pytest.raises(WarehouseError, match="unknown column"):
         warehouse.replace_partitions(
-            "enrollments", [CourseDay(COURSE, DAY)], [_row(COURSE, 1, grade=3)]
+            "enrollments", [Partition(COURSE, DAY)], [_row(COURSE, 1, grade=3)]
         )
 
 
 def test_rejected_records_are_kept_and_replaced_with_the_partition(warehouse) -> None:
-    partition = [CourseDay(COURSE, DAY)]
-    bad = RejectedRecord(COURSE, DAY, "Open edX API", "user_id is missing", None, {"x": 1})
+    partition = [Partition(COURSE, DAY)]
+    bad = RejectedRecord(
+        Partition(COURSE, DAY), "Open edX API", "user_id is missing", None, {"x": 1}
+    )
     warehouse.replace_partitions("enrollments", partition, [_row(COURSE, 1)], rejected=[bad, bad])
     warehouse.replace_partitions("enrollments", partition, [_row(COURSE, 1)], rejected=[bad])
     frame = warehouse.read_frame(sa.select(rejected_records))
@@ -107,10 +110,10 @@ def test_course_ids_differing_only_in_case_are_distinct(warehouse) -> None:
     upper, lower = "course-v1:UNI+CS1+2026", "course-v1:uni+cs1+2026"
     warehouse.replace_partitions(
         "enrollments",
-        [CourseDay(upper, DAY), CourseDay(lower, DAY)],
+        [Partition(upper, DAY), Partition(lower, DAY)],
         [_row(upper, 1), _row(lower, 1)],
     )
-    warehouse.replace_partitions("enrollments", [CourseDay(lower, DAY)], [])
+    warehouse.replace_partitions("enrollments", [Partition(lower, DAY)], [])
     assert len(_stored(warehouse, upper)) == 1
     assert _stored(warehouse, lower) == []
 
@@ -127,7 +130,7 @@ def test_writes_are_batched_in_one_transaction(warehouse) -> None:
     sa.event.listen(engine, "commit", lambda conn: commits.append(1))
     try:
         rows = [_row(COURSE, uid) for uid in range(2500)]
-        warehouse.replace_partitions("enrollments", [CourseDay(COURSE, DAY)], rows)
+        warehouse.replace_partitions("enrollments", [Partition(COURSE, DAY)], rows)
     finally:
         sa.event.remove(engine, "before_cursor_execute", on_execute)
     inserts = [s for s in statements if s[0] == "INSERT"]
@@ -145,7 +148,7 @@ def test_schema_creation_is_idempotent_and_restores_missing_columns(warehouse) -
     columns = {c["name"] for c in sa.inspect(engine).get_columns("enrollments")}
     assert "class_code" in columns
     warehouse.replace_partitions(
-        "enrollments", [CourseDay(COURSE, DAY)], [_row(COURSE, 1, class_code="K21")]
+        "enrollments", [Partition(COURSE, DAY)], [_row(COURSE, 1, class_code="K21")]
     )
     assert _stored(warehouse)[0][-1] == "K21"
 
@@ -173,16 +176,16 @@ def test_arrow_rows_load_exactly_like_python_rows(warehouse) -> None:
         }
         for i, text in enumerate(tricky)
     ]
-    warehouse.write([CourseDay(COURSE, DAY)], {"enrollments": rows}, asset_name="python")
+    warehouse.write([Partition(COURSE, DAY)], {"enrollments": rows}, asset_name="python")
     via_python = _stored(warehouse)
     warehouse.write(
-        [CourseDay(COURSE, DAY)], {"enrollments": pa.Table.from_pylist(rows)}, asset_name="arrow"
+        [Partition(COURSE, DAY)], {"enrollments": pa.Table.from_pylist(rows)}, asset_name="arrow"
     )
     assert _stored(warehouse) == via_python
     assert [r[3] for r in via_python] == tricky  # 'NULL' the string stays a string
     with pytest.raises(WarehouseError, match="outside the partitions"):
         warehouse.write(
-            [CourseDay(OTHER, DAY)], {"enrollments": pa.Table.from_pylist(rows)}, asset_name="arrow"
+            [Partition(OTHER, DAY)], {"enrollments": pa.Table.from_pylist(rows)}, asset_name="arrow"
         )
     assert _stored(warehouse) == via_python
 
@@ -203,7 +206,7 @@ def test_a_write_rolled_back_by_a_lock_timeout_is_retried_and_lands(mysql_databa
     times out (1205) and is rolled back by the server; the write runs again and lands once
     the rows are free. Synchronised on the server's own view of lock waits."""
     warehouse = WarehouseResource(url=mysql_database_url)
-    warehouse.replace_partitions("enrollments", [CourseDay(COURSE, DAY)], [_row(COURSE, 1)])
+    warehouse.replace_partitions("enrollments", [Partition(COURSE, DAY)], [_row(COURSE, 1)])
     admin = sa.create_engine(mysql_database_url)
     with admin.connect() as conn:
         original = conn.exec_driver_sql("SELECT @@GLOBAL.innodb_lock_wait_timeout").scalar()
@@ -214,7 +217,7 @@ def test_a_write_rolled_back_by_a_lock_timeout_is_retried_and_lands(mysql_databa
     def write() -> None:
         try:
             outcome["summary"] = warehouse.replace_partitions(
-                "enrollments", [CourseDay(COURSE, DAY)], [_row(COURSE, 2)]
+                "enrollments", [Partition(COURSE, DAY)], [_row(COURSE, 2)]
             )
         except Exception as exc:  # reported to the test thread below
             outcome["error"] = exc
@@ -244,3 +247,34 @@ def test_a_write_rolled_back_by_a_lock_timeout_is_retried_and_lands(mysql_databa
     assert "error" not in outcome, outcome.get("error")
     assert outcome["summary"].rows_deleted == 1 and outcome["summary"].rows_written == 1
     assert [row[2] for row in _stored(warehouse)] == [2]
+
+
+def test_a_date_scope_replaces_the_whole_day_of_every_course(warehouse) -> None:
+    """The daily split writes per-course counts under a date-only scope: re-splitting a day
+    replaces every course's row of that day (CS2 vanished from the logs) and no other day."""
+    counts = "tracking_split_counts"
+    before = DAY - dt.timedelta(1)
+    warehouse.replace_partitions(
+        counts,
+        [Partition(day=DAY), Partition(day=before)],
+        [
+            {"course_id": COURSE, "snapshot_date": DAY, "events": 5},
+            {"course_id": OTHER, "snapshot_date": DAY, "events": 7},
+            {"course_id": OTHER, "snapshot_date": before, "events": 3},
+        ],
+    )
+    summary = warehouse.replace_partitions(
+        counts, [Partition(day=DAY)], [{"course_id": COURSE, "snapshot_date": DAY, "events": 6}]
+    )
+    assert (summary.rows_deleted, summary.rows_written) == (2, 1)
+    stored = warehouse.read_partitions(counts, [Partition(day=DAY), Partition(day=before)])
+    assert sorted(stored[["course_id", "events"]].itertuples(index=False, name=None)) == [
+        (COURSE, 6),
+        (OTHER, 3),
+    ]
+
+
+def test_a_course_scope_cannot_replace_a_date_only_table(warehouse) -> None:
+    """Replacing one course's day in a date-only table would delete the other courses' rows."""
+    with pytest.raises(WarehouseError, match="tracking_quarantine has no course_id column"):
+        warehouse.replace_partitions("tracking_quarantine", [Partition(COURSE, DAY)], [])

@@ -12,19 +12,19 @@ import dagster as dg
 import sqlalchemy as sa
 
 from lms_assets import quality
-from lms_assets.metadata import markdown_table, preview
+from lms_assets.loading import write_scope
+from lms_assets.metadata import markdown_table
 from lms_assets.moodle.resources import MoodleDatabaseResource
+from lms_assets.moodle.schema import VIEW_COLUMNS
 from lms_assets.partitions import (
-    DAILY_FRESHNESS,
-    CourseDay,
-    course_days,
+    Partition,
     moodle_course_daily,
     require_snapshot_days,
+    scope_of,
     to_date,
 )
-from lms_assets.warehouse import WarehouseResource, partition_filter
-from lms_assets.warehouse.schema import VIEW_COLUMNS
-from lms_assets.warehouse.schema import metadata as schema
+from lms_assets.tables import partition_metadata, publish
+from lms_assets.warehouse import WarehouseResource
 
 COURSE_DAY_KEY = ["course_id", "snapshot_date"]
 MOODLE_ASSET = {
@@ -33,7 +33,6 @@ MOODLE_ASSET = {
     "pool": "moodle_db",
     "group_name": "moodle",
     "kinds": {"sql"},
-    "freshness_policy": DAILY_FRESHNESS,
 }
 
 
@@ -97,7 +96,15 @@ RULES: dict[str, list[quality.Rule]] = {
 }
 
 
-def moodle_course_ids(partitions: list[CourseDay]) -> list[int]:
+STUDENTS_MATCH_SOURCE = quality.Rule(
+    "num_students_matches_source",
+    "num_students equals the distinct student users Moodle lists for the course context, "
+    "fetched separately.",
+    load_violations=quality.column_matches_source("num_students", "students_listed"),
+)
+
+
+def moodle_course_ids(partitions: list[Partition]) -> list[int]:
     """Moodle course ids of the partitions; a non-numeric key is refused by name."""
     ids = []
     for partition in partitions:
@@ -124,7 +131,7 @@ def activity_counts(
     A log source: any past day can be (back)filled; a single-run backfill reads
     all its courses and days with one query.
     """
-    partitions = course_days(context)
+    partitions = scope_of(context)
     days = sorted({p.day for p in partitions})
     counts = moodle.view_counts(moodle_course_ids(partitions), days)
     zero = dict.fromkeys(moodle.view_components, 0)
@@ -139,36 +146,39 @@ def activity_counts(
         row["total_views"] = sum(row[c] for c in VIEW_COLUMNS)
         row["active_days"] = 1 if row["total_views"] else 0
         rows.append(row)
-    warehouse.write(partitions, {"activity_counts": rows}, asset_name="activity_counts")
+    report = write_scope(
+        warehouse, partitions, {"activity_counts": rows}, asset_name="activity_counts"
+    )
     context.log.info(
         f"activity_counts: {len(rows)} course-days ({len(days)} days), "
         f"{sum(r['total_views'] for r in rows)} views"
     )
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": len(rows),
-            "days": len(days),
-            "total_views": sum(r["total_views"] for r in rows),
-            "timezone": moodle.timezone,
-            "preview": preview(rows),
+    partition_metadata(
+        context,
+        "activity_counts",
+        {
+            Partition(r["course_id"], r["snapshot_date"]): {"total_views": r["total_views"]}
+            for r in rows
         },
-        check_results=quality.evaluate(
-            warehouse, "activity_counts", RULES["activity_counts"], partitions
-        ),
+    )
+    return publish(
+        context,
+        warehouse,
+        report,
+        "activity_counts",
+        RULES["activity_counts"],
+        extra={
+            "run_days": len(days),
+            "run_total_views": sum(r["total_views"] for r in rows),
+            "timezone": moodle.timezone,
+        },
     )
 
 
 @dg.asset(
-    check_specs=[
-        *quality.check_specs("user_counts", RULES["user_counts"], blocking=True),
-        dg.AssetCheckSpec(
-            "num_students_matches_source",
-            asset="user_counts",
-            blocking=True,
-            description="num_students equals the distinct student users Moodle lists for the "
-            "course context, fetched separately.",
-        ),
-    ],
+    check_specs=quality.check_specs(
+        "user_counts", [*RULES["user_counts"], STUDENTS_MATCH_SOURCE], blocking=True
+    ),
     **MOODLE_ASSET,
 )
 def user_counts(
@@ -179,7 +189,7 @@ def user_counts(
     Roles are found by shortname (``moodle.student_roles``/``teacher_roles``),
     falling back to Moodle's stock ids 5 and 3/4. A snapshot: today only.
     """
-    partitions = course_days(context)
+    partitions = scope_of(context)
     require_snapshot_days(partitions, "Moodle role assignments")
     course_ids = moodle_course_ids(partitions)
     students, teachers, warnings = moodle.role_ids()
@@ -197,39 +207,25 @@ def user_counts(
         }
         for p in partitions
     ]
-    warehouse.write(partitions, {"user_counts": rows}, asset_name="user_counts")
+    report = write_scope(warehouse, partitions, {"user_counts": rows}, asset_name="user_counts")
     listed = moodle.student_user_ids(course_ids, students)
-    mismatches = [
-        {
-            "course_id": r["course_id"],
-            "stored": r["num_students"],
-            "source": len(listed[int(r["course_id"])]),
+    report.info = {
+        Partition(r["course_id"], r["snapshot_date"]): {
+            "students_listed": len(listed[int(r["course_id"])])
         }
         for r in rows
-        if r["num_students"] != len(listed[int(r["course_id"])])
-    ]
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": len(rows),
+    }
+    return publish(
+        context,
+        warehouse,
+        report,
+        "user_counts",
+        [*RULES["user_counts"], STUDENTS_MATCH_SOURCE],
+        extra={
             "student_role_ids": students,
             "teacher_role_ids": teachers,
             "role_warnings": "; ".join(warnings) or "none",
-            "preview": preview(rows),
         },
-        check_results=[
-            *quality.evaluate(warehouse, "user_counts", RULES["user_counts"], partitions),
-            dg.AssetCheckResult(
-                check_name="num_students_matches_source",
-                passed=not mismatches,
-                metadata={
-                    "mismatches": dg.MetadataValue.md(
-                        markdown_table(mismatches, ["course_id", "stored", "source"])
-                        if mismatches
-                        else "none"
-                    )
-                },
-            ),
-        ],
     )
 
 
@@ -243,11 +239,9 @@ def average_per_student_per_day(
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def _stored(warehouse: WarehouseResource, name: str, partitions: list[CourseDay]) -> dict:
-    table = schema.tables[name]
-    with warehouse.engine.connect() as conn:
-        rows = conn.execute(sa.select(table).where(partition_filter(table, partitions))).mappings()
-        return {(r["course_id"], to_date(r["snapshot_date"])): dict(r) for r in rows}
+def _stored(warehouse: WarehouseResource, name: str, partitions: list[Partition]) -> dict:
+    rows = warehouse.read_partitions(name, partitions).to_dict("records")
+    return {(r["course_id"], to_date(r["snapshot_date"])): r for r in rows}
 
 
 @dg.asset(
@@ -264,7 +258,7 @@ def user_activity(
     day's user_counts snapshot (NULL when none was taken that day, so a backfill
     never invents zeros); names come from Moodle's course table.
     """
-    partitions = course_days(context)
+    partitions = scope_of(context)
     details = {row.id: row for row in moodle.course_details(moodle_course_ids(partitions))}
     activity = _stored(warehouse, "activity_counts", partitions)
     people = _stored(warehouse, "user_counts", partitions)
@@ -304,16 +298,16 @@ def user_activity(
             row["total_views"], row["num_students"], row["active_days"]
         )
         rows.append(row)
-    warehouse.write(partitions, {"user_activity": rows}, asset_name="user_activity")
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": len(rows),
+    report = write_scope(warehouse, partitions, {"user_activity": rows}, asset_name="user_activity")
+    return publish(
+        context,
+        warehouse,
+        report,
+        "user_activity",
+        RULES["user_activity"],
+        extra={
             "excluded_courses": dg.MetadataValue.md(
                 markdown_table(excluded[:50], ["course_id", "reason"]) if excluded else "none"
             ),
-            "preview": preview(rows),
         },
-        check_results=quality.evaluate(
-            warehouse, "user_activity", RULES["user_activity"], partitions
-        ),
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import sqlalchemy as sa
@@ -14,6 +13,7 @@ from pydantic import Field
 from lms_assets import settings
 from lms_assets.db import get_engine, redacted
 from lms_assets.moodle.xmldb import moodle_table
+from lms_assets.partitions import day_window
 
 CONTEXT_COURSE = 50
 CONTEXT_MODULE = 70
@@ -32,12 +32,12 @@ FALLBACK_STUDENT_ROLE_IDS = [5]
 FALLBACK_TEACHER_ROLE_IDS = [3, 4]
 
 
-def day_window(day: dt.date, timezone: str) -> tuple[int, int]:
-    """[start, end) of ``day`` in ``timezone`` as Unix seconds (DST-aware)."""
-    zone = ZoneInfo(timezone)
-    start = dt.datetime.combine(day, dt.time(), tzinfo=zone)
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
-    return int(start.timestamp()), int(end.timestamp())
+def epoch_window(day: dt.date, timezone: str) -> tuple[int, int]:
+    """The partition day's [start, end) in ``timezone`` as Unix seconds (``timecreated``)."""
+    start, end = day_window(day, timezone)
+    return int(start.replace(tzinfo=dt.UTC).timestamp()), int(
+        end.replace(tzinfo=dt.UTC).timestamp()
+    )
 
 
 class MoodleDatabaseResource(dg.ConfigurableResource):
@@ -50,7 +50,7 @@ class MoodleDatabaseResource(dg.ConfigurableResource):
     url: str = Field(description="SQLAlchemy URL of the Moodle database (a secret).")
     table_prefix: str = Field(default="mdl_", description="The site's $CFG->prefix.")
     timezone: str = Field(
-        default=settings.TIMEZONE,
+        default=settings.current.timezone,
         description="Timezone that defines a partition's day for log rows (IANA name).",
     )
     view_components: dict[str, list[str]] = Field(
@@ -151,12 +151,12 @@ class MoodleDatabaseResource(dg.ConfigurableResource):
                     sa.literal(end).label("day_end"),
                 )
                 for day in days
-                for start, end in [day_window(day, self.timezone)]
+                for start, end in [epoch_window(day, self.timezone)]
             )
         ).subquery("windows")
         first, last = (
-            day_window(min(days), self.timezone)[0],
-            day_window(max(days), self.timezone)[1],
+            epoch_window(min(days), self.timezone)[0],
+            epoch_window(max(days), self.timezone)[1],
         )
         counts = [
             sa.func.sum(sa.case((log.c.component.in_(components), 1), else_=0)).label(column)

@@ -14,8 +14,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from lms_assets import quality
-from lms_assets.http_client import SourceAuthenticationError, SourceError
-from lms_assets.loading import CourseLoad, load_per_course, report_metadata
+from lms_assets.errors import ReasonCode, RecordError, SourceAuthenticationError, SourceError
+from lms_assets.loading import CourseLoad, load_per_course
 from lms_assets.metadata import markdown_table
 from lms_assets.openedx.checks import RULES
 from lms_assets.openedx.parsing import (
@@ -30,18 +30,17 @@ from lms_assets.openedx.parsing import (
     records_at,
 )
 from lms_assets.openedx.resources import OpenEdxApiResource, encode_course_id
+from lms_assets.openedx.schema import metadata as schema
 from lms_assets.partitions import (
-    DAILY_FRESHNESS,
-    CourseDay,
-    course_days,
+    Partition,
     openedx_course_daily,
     require_snapshot_days,
+    scope_of,
     to_date,
 )
-from lms_assets.quality import duplicate_key_count, null_count, row_counts
-from lms_assets.records import RecordError, as_float, as_int
+from lms_assets.records import as_float, as_int
+from lms_assets.tables import partition_metadata, publish
 from lms_assets.warehouse import WarehouseResource, partition_filter
-from lms_assets.warehouse.schema import metadata as schema
 
 SNAPSHOT_ASSET = {
     "partitions_def": openedx_course_daily,
@@ -49,34 +48,13 @@ SNAPSHOT_ASSET = {
     "pool": "openedx_api",
     "group_name": "openedx",
     "kinds": {"api", "sql"},
-    "freshness_policy": DAILY_FRESHNESS,
 }
 
-ENROLLMENT_CHECKS = [
-    dg.AssetCheckSpec(
-        "user_id_unique",
-        asset="enrollments",
-        blocking=True,
-        description="Each learner appears once per course and day, in the API's answer and "
-        "in the table (duplicates from the API are rejected and kept).",
-    ),
-    dg.AssetCheckSpec(
-        "user_id_not_null",
-        asset="enrollments",
-        blocking=True,
-        description="Every enrollment the API returned had a user_id, and no stored row lacks one.",
-    ),
-    dg.AssetCheckSpec(
-        "row_count_matches_api_total",
-        asset="enrollments",
-        blocking=True,
-        description="Rows stored per course equal the `count` the API reported: "
-        "nothing lost to pagination or rejection.",
-    ),
-]
 
-
-@dg.asset(check_specs=ENROLLMENT_CHECKS, **SNAPSHOT_ASSET)
+@dg.asset(
+    check_specs=quality.check_specs("enrollments", RULES["enrollments"], blocking=True),
+    **SNAPSHOT_ASSET,
+)
 def enrollments(
     context: dg.AssetExecutionContext,
     openedx_api: OpenEdxApiResource,
@@ -87,10 +65,10 @@ def enrollments(
     All pages (limit/offset) are fetched before the course's partition is
     replaced, so a failed fetch never leaves half a course behind.
     """
-    partitions = course_days(context)
+    partitions = scope_of(context)
     require_snapshot_days(partitions, f"{MOOC_SOURCE} (course-enrollments-attributes)")
 
-    def fetch(partition: CourseDay) -> CourseLoad:
+    def fetch(partition: Partition) -> CourseLoad:
         parsed, total = Parsed(), 0
         for page in openedx_api.iter_enrollment_pages(partition.course_id):
             total = page.reported_total
@@ -107,51 +85,18 @@ def enrollments(
         )
 
     report = load_per_course(context, partitions, warehouse, "enrollments", fetch)
-    written = report.written
-    stored = row_counts(warehouse, "enrollments", written)
-    api_totals = {p: report.info[p]["api_total"] for p in written}
-    mismatched = [
-        {"partition": str(p), "stored": stored[p], "api_total": api_totals[p]}
-        for p in written
-        if stored[p] != api_totals[p]
-    ]
-    key = ["course_id", "snapshot_date", "user_id"]
-    duplicates = report.reasons.get("duplicate user_id", 0)
-    missing = report.reasons.get("user_id is missing", 0)
-    checks = [
-        dg.AssetCheckResult(
-            check_name="user_id_unique",
-            passed=duplicates == 0
-            and duplicate_key_count(warehouse, "enrollments", key, written) == 0,
-            metadata={"duplicates_from_api": duplicates},
-        ),
-        dg.AssetCheckResult(
-            check_name="user_id_not_null",
-            passed=missing == 0 and null_count(warehouse, "enrollments", "user_id", written) == 0,
-            metadata={"records_without_user_id": missing},
-        ),
-        dg.AssetCheckResult(
-            check_name="row_count_matches_api_total",
-            passed=not mismatched,
-            metadata={
-                "partitions_checked": len(written),
-                "mismatches": dg.MetadataValue.md(
-                    markdown_table(mismatched[:50], ["partition", "stored", "api_total"])
-                    if mismatched
-                    else "none"
-                ),
-            },
-        ),
-    ]
-    return dg.MaterializeResult(
-        metadata=report_metadata(
-            report,
-            "enrollments",
-            api_reported_total=sum(api_totals.values()),
-            warehouse=warehouse.display_url,
-            **openedx_api.stats.as_metadata("http"),
-        ),
-        check_results=checks,
+    partition_metadata(
+        context,
+        "enrollments",
+        {p: {"api_reported_total": report.info[p]["api_total"]} for p in report.written},
+    )
+    return publish(
+        context,
+        warehouse,
+        report,
+        "enrollments",
+        RULES["enrollments"],
+        extra={"warehouse": warehouse.display_url, **openedx_api.stats.as_metadata("run_http")},
     )
 
 
@@ -172,10 +117,10 @@ def _export_asset(
         openedx_api: OpenEdxApiResource,
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
-        partitions = course_days(context)
+        partitions = scope_of(context)
         require_snapshot_days(partitions, f"{MOOC_SOURCE} (export/{endpoint})")
 
-        def fetch(partition: CourseDay) -> CourseLoad:
+        def fetch(partition: Partition) -> CourseLoad:
             what = f"{MOOC_SOURCE} export/{endpoint} for {partition.course_id}"
             body = openedx_api.get_json(
                 f"export/{endpoint}/{encode_course_id(partition.course_id)}/"
@@ -186,9 +131,13 @@ def _export_asset(
             return CourseLoad({name: parsed.rows}, parsed.rejected, parsed.reasons)
 
         report = load_per_course(context, partitions, warehouse, name, fetch)
-        return dg.MaterializeResult(
-            metadata=report_metadata(report, name, **openedx_api.stats.as_metadata("http")),
-            check_results=quality.evaluate(warehouse, name, RULES[name], report.written),
+        return publish(
+            context,
+            warehouse,
+            report,
+            name,
+            RULES[name],
+            extra=openedx_api.stats.as_metadata("run_http"),
         )
 
     return export
@@ -228,10 +177,10 @@ _STATS = {
 
 
 def _own_figures(
-    warehouse: WarehouseResource, partitions: list[CourseDay]
-) -> dict[CourseDay, dict]:
+    warehouse: WarehouseResource, partitions: list[Partition]
+) -> dict[Partition, dict]:
     """Course averages, student counts and grade percentiles computed from our own tables."""
-    figures: dict[CourseDay, dict[str, Any]] = {p: {} for p in partitions}
+    figures: dict[Partition, dict[str, Any]] = {p: {} for p in partitions}
 
     def per_partition(table_name: str, label: str, aggregate: Any) -> None:
         table = schema.tables[table_name]
@@ -241,7 +190,7 @@ def _own_figures(
             .group_by(table.c.course_id, table.c.snapshot_date)
         )
         for course_id, day, value in frame.itertuples(index=False):
-            key = CourseDay(course_id, to_date(day))
+            key = Partition(course_id, to_date(day))
             figures[key][label] = None if pd.isna(value) else round(float(value), 2)
 
     per_partition(
@@ -265,7 +214,7 @@ def _own_figures(
     )
     for (course_id, day), group in grades.groupby(["course_id", "snapshot_date"]):
         values = group["grade_percentage"].astype(float)
-        key = CourseDay(course_id, to_date(day))
+        key = Partition(course_id, to_date(day))
         for q in _PERCENTILES:
             figures[key][f"grade_p{q}"] = round(float(values.quantile(q / 100)), 2)
         buckets = [0] * 10
@@ -281,10 +230,10 @@ def _figure(body: Any, path: tuple[str, ...]) -> float | None:
     node = body
     for step in path[:-1]:
         if not isinstance(node, dict):
-            raise RecordError(f"'{step}' is missing")
+            raise RecordError(ReasonCode.WRONG_SHAPE, step, f"'{step}' is missing")
         node = node.get(step)
     if not isinstance(node, dict):
-        raise RecordError(f"'{path[-2]}' is missing")
+        raise RecordError(ReasonCode.WRONG_SHAPE, path[-2], f"'{path[-2]}' is missing")
     return as_float(node, path[-1], minimum=0, maximum=100)
 
 
@@ -307,11 +256,11 @@ def course_stats_benchmarks(
     same day and the ``*_source`` column says ``computed``. Grade percentiles
     always come from ``mooc_grades``.
     """
-    partitions = course_days(context)
+    partitions = scope_of(context)
     require_snapshot_days(partitions, f"{MOOC_SOURCE} (stats)")
     own = _own_figures(warehouse, partitions)
 
-    def fetch(partition: CourseDay) -> CourseLoad:
+    def fetch(partition: Partition) -> CourseLoad:
         course = encode_course_id(partition.course_id)
         computed = own[partition]
         row: dict[str, Any] = {
@@ -344,8 +293,7 @@ def course_stats_benchmarks(
         return CourseLoad({"course_stats_benchmarks": [row]})
 
     report = load_per_course(context, partitions, warehouse, "course_stats_benchmarks", fetch)
-    table = schema.tables["course_stats_benchmarks"]
-    stored = warehouse.read_frame(sa.select(table).where(partition_filter(table, report.written)))
+    stored = warehouse.read_partitions("course_stats_benchmarks", report.written)
     shown = [
         "course_id",
         "activity_avg_score",
@@ -356,18 +304,26 @@ def course_stats_benchmarks(
         "progress_source",
         "total_students",
     ]
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": report.rows["course_stats_benchmarks"],
-            "computed_figures": int(
-                (stored[[c for c in shown if c.endswith("_source")]] == "computed").sum().sum()
-            ),
+    sources = [c for c in shown if c.endswith("_source")]
+    computed = (stored[sources] == "computed").sum(axis=1)
+    partition_metadata(
+        context,
+        "course_stats_benchmarks",
+        {
+            Partition(row.course_id, to_date(row.snapshot_date)): {"computed_figures": int(n)}
+            for row, n in zip(stored.itertuples(index=False), computed, strict=True)
+        },
+    )
+    return publish(
+        context,
+        warehouse,
+        report,
+        "course_stats_benchmarks",
+        RULES["course_stats_benchmarks"],
+        extra={
             "benchmarks": dg.MetadataValue.md(
                 markdown_table(stored[shown].head(50).to_dict("records"), shown)
             ),
-            **openedx_api.stats.as_metadata("http"),
+            **openedx_api.stats.as_metadata("run_http"),
         },
-        check_results=quality.evaluate(
-            warehouse, "course_stats_benchmarks", RULES["course_stats_benchmarks"], report.written
-        ),
     )

@@ -6,9 +6,12 @@ check stops ``raw_data`` from being computed from bad inputs.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sqlalchemy as sa
 
 from lms_assets import quality
+from lms_assets.errors import ReasonCode
 from lms_assets.openedx.parsing import DISCUSSION_COUNTS
 from lms_assets.quality import Rule
 
@@ -16,22 +19,48 @@ PERCENT = (0.0, 100.0)
 COUNT = (0.0, None)
 LEARNER_KEY = ["course_id", "snapshot_date", "user_id"]
 CONTENT_KEY = [*LEARNER_KEY, "content_id"]
+LEARNERS_ENROLLED = quality.references(
+    "enrollments",
+    LEARNER_KEY,
+    "learners_enrolled",
+    "Every learner row references an enrollment of the same course and day.",
+)
 
 RULES: dict[str, list[Rule]] = {
+    "enrollments": [
+        quality.unique_key(LEARNER_KEY).also(
+            quality.rejected_as(ReasonCode.DUPLICATE_KEY, "user_id"),
+            name="user_id_unique",
+            description="Each learner appears once per course and day, in the API's answer and "
+            "in the table (duplicates from the API are rejected and kept).",
+        ),
+        quality.not_null("user_id").also(
+            quality.rejected_as(ReasonCode.MISSING, "user_id"),
+            name="user_id_not_null",
+            description="Every enrollment the API returned had a user_id, and no stored row "
+            "lacks one.",
+        ),
+        replace(
+            quality.rows_match_source_total("api_total"),
+            name="row_count_matches_api_total",
+            description="Rows stored per course equal the `count` the API reported: "
+            "nothing lost to pagination or rejection.",
+        ),
+    ],
     "mooc_grades": [
         quality.unique_key(LEARNER_KEY),
         quality.in_range({"grade_percentage": PERCENT}),
-        quality.learners_enrolled(),
+        LEARNERS_ENROLLED,
     ],
     "mooc_progress": [
         quality.unique_key(LEARNER_KEY),
         quality.in_range({"completion_rate": PERCENT}),
-        quality.learners_enrolled(),
+        LEARNERS_ENROLLED,
     ],
     "mooc_discussions": [
         quality.unique_key(LEARNER_KEY),
         quality.in_range({name: COUNT for name in DISCUSSION_COUNTS}),
-        quality.learners_enrolled(),
+        LEARNERS_ENROLLED,
     ],
     "h5p_scores": [
         quality.unique_key(CONTENT_KEY),
@@ -41,7 +70,7 @@ RULES: dict[str, list[Rule]] = {
             "score <= max_score for every content.",
             lambda t: t.c.score > t.c.max_score,
         ),
-        quality.learners_enrolled(),
+        LEARNERS_ENROLLED,
     ],
     "h5p_scores_summary": [
         quality.unique_key(LEARNER_KEY),
@@ -62,7 +91,7 @@ RULES: dict[str, list[Rule]] = {
                 "total_score": lambda d: sa.func.sum(d.c.score),
             },
         ),
-        quality.learners_enrolled(),
+        LEARNERS_ENROLLED,
     ],
     "video_progress": [
         quality.unique_key(CONTENT_KEY),
@@ -72,7 +101,7 @@ RULES: dict[str, list[Rule]] = {
             "current_time <= duration for every video.",
             lambda t: t.c.current_time > t.c.duration,
         ),
-        quality.learners_enrolled(),
+        LEARNERS_ENROLLED,
     ],
     "video_progress_summary": [
         quality.unique_key(LEARNER_KEY),
@@ -89,7 +118,7 @@ RULES: dict[str, list[Rule]] = {
                 "total_watched_time": lambda d: sa.func.sum(d.c.current_time),
             },
         ),
-        quality.learners_enrolled(),
+        LEARNERS_ENROLLED,
     ],
     "dashboard_summary": [
         quality.unique_key(LEARNER_KEY),
@@ -100,7 +129,7 @@ RULES: dict[str, list[Rule]] = {
             lambda t: t.c.completed_items > t.c.total_items,
         ),
         quality.not_null("answered_by"),
-        quality.learners_enrolled(),
+        LEARNERS_ENROLLED,
     ],
     "course_stats_benchmarks": [
         quality.unique_key(["course_id", "snapshot_date"]),

@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
-import sqlalchemy as sa
 from pydantic import Field
 
 from lms_assets import quality
-from lms_assets.http_client import SourceAuthenticationError, SourceError
-from lms_assets.loading import CourseLoad, load_per_course, report_metadata
+from lms_assets.errors import ReasonCode, RecordError, SourceAuthenticationError, SourceError
+from lms_assets.loading import CourseLoad, load_per_course
 from lms_assets.metadata import markdown_table
 from lms_assets.openedx.checks import RULES
 from lms_assets.openedx.parsing import (
@@ -29,17 +28,16 @@ from lms_assets.openedx.parsing import (
     parse_video_progress,
 )
 from lms_assets.openedx.resources import H5PApiResource
+from lms_assets.openedx.schema import metadata as schema
 from lms_assets.partitions import (
-    DAILY_FRESHNESS,
-    CourseDay,
-    course_days,
+    Partition,
     openedx_course_daily,
     require_snapshot_days,
+    scope_of,
     to_date,
 )
-from lms_assets.records import RecordError
-from lms_assets.warehouse import RejectedRecord, WarehouseResource, partition_filter
-from lms_assets.warehouse.schema import metadata as schema
+from lms_assets.tables import publish
+from lms_assets.warehouse import RejectedRecord, WarehouseResource
 
 H5P_TABLES = (
     "h5p_scores",
@@ -49,6 +47,18 @@ H5P_TABLES = (
     "dashboard_summary",
 )
 FAILURE_CHECK = "learner_failure_ratio"
+
+
+def failure_rule(max_failure_ratio: float) -> quality.Rule:
+    """Share of a course's learners whose H5P calls failed after retries, at most the limit."""
+    return quality.ratio_at_most(
+        FAILURE_CHECK,
+        "Share of learners whose H5P calls failed after retries is at most max_failure_ratio "
+        "(default 2%) in every course.",
+        numerator="failed_count",
+        denominator="learners",
+        max_ratio=max_failure_ratio,
+    )
 
 
 class LearnerFetchConfig(dg.Config):
@@ -80,7 +90,7 @@ class LearnerOutcome:
     answered_by: str | None = None
 
 
-def fetch_learner(api: H5PApiResource, partition: CourseDay, user_id: int) -> LearnerOutcome:
+def fetch_learner(api: H5PApiResource, partition: Partition, user_id: int) -> LearnerOutcome:
     """All H5P data of one learner. A 404 means "no data" (NULL later), not a failure."""
     outcome = LearnerOutcome(user_id)
     course = partition.course_id
@@ -128,24 +138,20 @@ def fetch_learner(api: H5PApiResource, partition: CourseDay, user_id: int) -> Le
 
 
 def _enrolled_learners(
-    warehouse: WarehouseResource, partitions: list[CourseDay]
-) -> dict[CourseDay, list[int]]:
-    table = schema.tables["enrollments"]
-    frame = warehouse.read_frame(
-        sa.select(table.c.course_id, table.c.snapshot_date, table.c.user_id)
-        .where(partition_filter(table, partitions))
-        .order_by(table.c.course_id, table.c.snapshot_date, table.c.user_id)
-    )
-    learners: dict[CourseDay, list[int]] = {p: [] for p in partitions}
+    warehouse: WarehouseResource, partitions: list[Partition]
+) -> dict[Partition, list[int]]:
+    columns = ["course_id", "snapshot_date", "user_id"]
+    frame = warehouse.read_partitions("enrollments", partitions, columns).sort_values(columns)
+    learners: dict[Partition, list[int]] = {p: [] for p in partitions}
     for course_id, day, user_id in frame.itertuples(index=False):
-        learners[CourseDay(course_id, to_date(day))].append(int(user_id))
+        learners[Partition(course_id, to_date(day))].append(int(user_id))
     return learners
 
 
 def _fetch_course(
     context: dg.AssetExecutionContext,
     api: H5PApiResource,
-    partition: CourseDay,
+    partition: Partition,
     user_ids: list[int],
 ) -> CourseLoad:
     load = CourseLoad(rows={table: [] for table in H5P_TABLES})
@@ -184,15 +190,21 @@ def _fetch_course(
         context.log.warning(f"{partition}: learner {user_id} failed: {reason}")
         load.rejected.append(
             RejectedRecord(
-                course_id=partition.course_id,
-                snapshot_date=partition.day,
+                partition=partition,
                 source=H5P_SOURCE,
                 reason=f"learner {user_id}: {reason}",
                 record_key=str(user_id),
+                code=ReasonCode.FETCH_FAILED,
+                field="user_id",
             )
         )
-    load.reasons["learner fetch failed"] = len(failed)
-    load.info = {"learners": len(user_ids), "failed": sorted(failed), "answered_by": answered_by}
+    load.reasons[f"{ReasonCode.FETCH_FAILED} learner"] = len(failed)
+    load.info = {
+        "learners": len(user_ids),
+        "failed": sorted(failed),
+        "failed_count": len(failed),
+        "answered_by": answered_by,
+    }
     return load
 
 
@@ -204,7 +216,6 @@ def _fetch_course(
             group_name="h5p",
             kinds={"api", "sql"},
             description=schema.tables[table].comment,
-            freshness_policy=DAILY_FRESHNESS,
         )
         for table in H5P_TABLES
     ],
@@ -214,13 +225,7 @@ def _fetch_course(
             for table in H5P_TABLES
             for spec in quality.check_specs(table, RULES[table], blocking=True)
         ),
-        dg.AssetCheckSpec(
-            FAILURE_CHECK,
-            asset="h5p_scores_summary",
-            blocking=True,
-            description="Share of learners whose H5P calls failed after retries is at most "
-            "max_failure_ratio (default 2%) in every course.",
-        ),
+        *quality.check_specs("h5p_scores_summary", [failure_rule(0.02)], blocking=True),
     ],
     partitions_def=openedx_course_daily,
     backfill_policy=dg.BackfillPolicy.single_run(),
@@ -233,7 +238,7 @@ def h5p_learner_progress(
     warehouse: WarehouseResource,
 ):
     """Fetch every enrolled learner's H5P scores, video progress and combined progress."""
-    partitions = course_days(context)
+    partitions = scope_of(context)
     require_snapshot_days(partitions, H5P_SOURCE)
     learners = _enrolled_learners(warehouse, partitions)
     empty = [str(p) for p, ids in learners.items() if not ids]
@@ -245,47 +250,33 @@ def h5p_learner_progress(
             "about enrolled learners only)."
         )
 
-    def fetch(partition: CourseDay) -> CourseLoad:
+    def fetch(partition: Partition) -> CourseLoad:
         user_ids = (
             learners[partition][: config.max_users] if config.max_users else learners[partition]
         )
         return _fetch_course(context, h5p_api, partition, user_ids)
 
     report = load_per_course(context, partitions, warehouse, "h5p_learner_progress", fetch)
-    ratios = []
-    for partition in report.written:
-        info = report.info[partition]
-        ratio = len(info["failed"]) / info["learners"] if info["learners"] else 0.0
-        ratios.append(
-            {
-                "partition": str(partition),
-                "learners": info["learners"],
-                "failed": len(info["failed"]),
-                "ratio": round(ratio, 4),
-                "failed_user_ids": ", ".join(map(str, info["failed"][:20])) or "-",
-                "answered_by": dict(info["answered_by"]),
-            }
-        )
+    ratios = [
+        {
+            "partition": str(partition),
+            "learners": info["learners"],
+            "failed": info["failed_count"],
+            "ratio": round(info["failed_count"] / info["learners"], 4) if info["learners"] else 0.0,
+            "failed_user_ids": ", ".join(map(str, info["failed"][:20])) or "-",
+            "answered_by": dict(info["answered_by"]),
+        }
+        for partition, info in ((p, report.info[p]) for p in report.written)
+    ]
     failures_table = markdown_table(
         ratios[:50], ["partition", "learners", "failed", "ratio", "failed_user_ids", "answered_by"]
     )
-    http = h5p_api.stats.as_metadata("http")
+    extra = {
+        "learner_failures": dg.MetadataValue.md(failures_table),
+        **h5p_api.stats.as_metadata("run_http"),
+    }
     for table in H5P_TABLES:
-        extra = {"learner_failures": dg.MetadataValue.md(failures_table), **http}
-        yield dg.MaterializeResult(
-            asset_key=table, metadata=report_metadata(report, table, **extra)
+        rules = RULES[table] + (
+            [failure_rule(config.max_failure_ratio)] if table == "h5p_scores_summary" else []
         )
-    for table in H5P_TABLES:
-        yield from quality.evaluate(warehouse, table, RULES[table], report.written)
-    worst = max((r["ratio"] for r in ratios), default=0.0)
-    yield dg.AssetCheckResult(
-        asset_key="h5p_scores_summary",
-        check_name=FAILURE_CHECK,
-        passed=worst <= config.max_failure_ratio,
-        metadata={
-            "worst_ratio": worst,
-            "threshold": config.max_failure_ratio,
-            "failed_learners": sum(r["failed"] for r in ratios),
-            "per_course": dg.MetadataValue.md(failures_table),
-        },
-    )
+        yield publish(context, warehouse, report, table, rules, extra=extra)

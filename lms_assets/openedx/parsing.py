@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lms_assets.http_client import SourceResponseError
-from lms_assets.partitions import CourseDay
-from lms_assets.records import RecordError, as_bool, as_float, as_int, as_str, as_utc_datetime
+from lms_assets.errors import ReasonCode, RecordError, SourceResponseError
+from lms_assets.partitions import Partition
+from lms_assets.records import as_bool, as_float, as_int, as_str, as_utc_datetime
 from lms_assets.warehouse import RejectedRecord
 
 MOOC_SOURCE = "Open edX API"
@@ -29,7 +29,7 @@ DISCUSSION_COUNTS = (
 H5P_SOURCE = "H5P API"
 
 Row = dict[str, Any]
-Parser = Callable[[dict[str, Any], CourseDay], Row]
+Parser = Callable[[dict[str, Any], Partition], Row]
 
 
 @dataclass
@@ -39,18 +39,18 @@ class Parsed:
     reasons: Counter[str] = field(default_factory=Counter)
 
 
-def _base(partition: CourseDay) -> Row:
+def _base(partition: Partition) -> Row:
     return {"course_id": partition.course_id, "snapshot_date": partition.day}
 
 
-def _learner(record: dict[str, Any], partition: CourseDay) -> Row:
+def _learner(record: dict[str, Any], partition: Partition) -> Row:
     return {**_base(partition), "user_id": as_int(record, "user_id", required=True)}
 
 
 def parse_records(
     records: Sequence[Any],
     parse: Parser,
-    partition: CourseDay,
+    partition: Partition,
     *,
     source: str,
     key: Sequence[str] = ("user_id",),
@@ -64,24 +64,32 @@ def parse_records(
         record_key = record.get(key[-1]) if isinstance(record, dict) else None
         try:
             if not isinstance(record, dict):
-                raise RecordError(f"record is a {type(record).__name__}, not an object")
+                raise RecordError(
+                    ReasonCode.WRONG_SHAPE,
+                    None,
+                    f"record is a {type(record).__name__}, not an object",
+                )
             row = parse(record, partition)
             row_key = tuple(row[k] for k in key)
             if row_key in seen:
                 shown = ", ".join(f"{k} {v}" for k, v in zip(key, row_key, strict=True))
-                raise RecordError(f"duplicate {shown} (first occurrence kept)")
+                raise RecordError(
+                    ReasonCode.DUPLICATE_KEY,
+                    "/".join(key),
+                    f"duplicate {shown} (first occurrence kept)",
+                )
         except RecordError as exc:
             reason = str(exc)
-            category = "duplicate " + "/".join(key) if reason.startswith("duplicate") else reason
-            parsed.reasons[category.split("=")[0].strip()] += 1
+            parsed.reasons[exc.category] += 1
             parsed.rejected.append(
                 RejectedRecord(
-                    course_id=partition.course_id,
-                    snapshot_date=partition.day,
+                    partition=partition,
                     source=source,
                     reason=f"record #{index}: {reason}",
                     record_key=None if record_key is None else str(record_key),
                     payload=record,
+                    code=exc.code,
+                    field=exc.field,
                 )
             )
             continue
@@ -107,7 +115,7 @@ def records_at(body: Any, path: Sequence[str], what: str) -> list[Any]:
 
 
 # -- Open edX custom API ----------------------------------------------------------------------
-def parse_enrollment(record: dict[str, Any], partition: CourseDay) -> Row:
+def parse_enrollment(record: dict[str, Any], partition: Partition) -> Row:
     return {
         **_learner(record, partition),
         "username": as_str(record, "username", max_length=150),
@@ -121,7 +129,7 @@ def parse_enrollment(record: dict[str, Any], partition: CourseDay) -> Row:
     }
 
 
-def parse_grade(record: dict[str, Any], partition: CourseDay) -> Row:
+def parse_grade(record: dict[str, Any], partition: Partition) -> Row:
     return {
         **_learner(record, partition),
         "grade_percentage": as_float(record, "grade_percentage", minimum=0, maximum=100),
@@ -130,7 +138,7 @@ def parse_grade(record: dict[str, Any], partition: CourseDay) -> Row:
     }
 
 
-def parse_progress(record: dict[str, Any], partition: CourseDay) -> Row:
+def parse_progress(record: dict[str, Any], partition: Partition) -> Row:
     return {
         **_learner(record, partition),
         "current_chapter": as_str(record, "current_chapter", max_length=255),
@@ -144,11 +152,11 @@ def parse_progress(record: dict[str, Any], partition: CourseDay) -> Row:
 def _count(record: dict[str, Any], name: str) -> int | None:
     value = as_int(record, name)
     if value is not None and value < 0:
-        raise RecordError(f"{name}={value} is negative")
+        raise RecordError(ReasonCode.OUT_OF_RANGE, name, f"{name}={value} is negative")
     return value
 
 
-def parse_discussion(record: dict[str, Any], partition: CourseDay) -> Row:
+def parse_discussion(record: dict[str, Any], partition: Partition) -> Row:
     return {
         **_learner(record, partition),
         **{name: _count(record, name) for name in DISCUSSION_COUNTS},
@@ -156,8 +164,8 @@ def parse_discussion(record: dict[str, Any], partition: CourseDay) -> Row:
 
 
 # -- H5P API (one learner's body at a time) ---------------------------------------------------
-def _for_learner(user_id: int) -> Callable[[dict[str, Any], CourseDay], Row]:
-    def base(record: dict[str, Any], partition: CourseDay) -> Row:
+def _for_learner(user_id: int) -> Callable[[dict[str, Any], Partition], Row]:
+    def base(record: dict[str, Any], partition: Partition) -> Row:
         return {**_base(partition), "user_id": user_id}
 
     return base
@@ -166,12 +174,12 @@ def _for_learner(user_id: int) -> Callable[[dict[str, Any], CourseDay], Row]:
 def _summary(body: dict[str, Any], name: str) -> dict[str, Any]:
     summary = body.get(name)
     if not isinstance(summary, dict):
-        raise RecordError(f"'{name}' is missing or not an object")
+        raise RecordError(ReasonCode.WRONG_SHAPE, name, f"'{name}' is missing or not an object")
     return summary
 
 
 def parse_h5p_scores(
-    body: dict[str, Any], partition: CourseDay, user_id: int
+    body: dict[str, Any], partition: Partition, user_id: int
 ) -> tuple[Row, Parsed]:
     """(summary row, parsed content rows) of one learner's ``scores`` body."""
     summary = _summary(body, "summary")
@@ -186,10 +194,12 @@ def parse_h5p_scores(
     }
     base = _for_learner(user_id)
 
-    def content(record: dict[str, Any], p: CourseDay) -> Row:
+    def content(record: dict[str, Any], p: Partition) -> Row:
         score, max_score = as_float(record, "score"), as_float(record, "max_score", minimum=0)
         if score is not None and max_score is not None and score > max_score:
-            raise RecordError(f"score={score} is above max_score={max_score}")
+            raise RecordError(
+                ReasonCode.INCONSISTENT, "score", f"score={score} is above max_score={max_score}"
+            )
         return {
             **base(record, p),
             "content_id": as_int(record, "content_id", required=True),
@@ -203,7 +213,7 @@ def parse_h5p_scores(
 
     scores = body.get("scores") or []
     if not isinstance(scores, list):
-        raise RecordError("'scores' is not a list")
+        raise RecordError(ReasonCode.WRONG_SHAPE, "scores", "'scores' is not a list")
     details = parse_records(
         scores, content, partition, source=H5P_SOURCE, key=("user_id", "content_id")
     )
@@ -211,7 +221,7 @@ def parse_h5p_scores(
 
 
 def parse_video_progress(
-    body: dict[str, Any], partition: CourseDay, user_id: int
+    body: dict[str, Any], partition: Partition, user_id: int
 ) -> tuple[Row, Parsed]:
     """(summary row, parsed video rows) of one learner's ``video-progress`` body."""
     summary = _summary(body, "summary")
@@ -226,7 +236,7 @@ def parse_video_progress(
     }
     base = _for_learner(user_id)
 
-    def video(record: dict[str, Any], p: CourseDay) -> Row:
+    def video(record: dict[str, Any], p: Partition) -> Row:
         return {
             **base(record, p),
             "content_id": as_int(record, "content_id", required=True),
@@ -238,7 +248,7 @@ def parse_video_progress(
 
     videos = body.get("videos") or []
     if not isinstance(videos, list):
-        raise RecordError("'videos' is not a list")
+        raise RecordError(ReasonCode.WRONG_SHAPE, "videos", "'videos' is not a list")
     details = parse_records(
         videos, video, partition, source=H5P_SOURCE, key=("user_id", "content_id")
     )
@@ -246,7 +256,7 @@ def parse_video_progress(
 
 
 def parse_dashboard(
-    body: dict[str, Any], partition: CourseDay, user_id: int, answered_by: str
+    body: dict[str, Any], partition: Partition, user_id: int, answered_by: str
 ) -> Row:
     """A ``dashboard_summary`` row from combined-progress or (fallback) dashboard."""
     if answered_by == "combined-progress":

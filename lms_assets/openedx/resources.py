@@ -11,7 +11,8 @@ import dagster as dg
 import requests
 from pydantic import Field
 
-from lms_assets.http_client import HttpApiResource, SourceResponseError
+from lms_assets.errors import SourceResponseError
+from lms_assets.http_client import HttpApiResource
 
 
 @dataclass(frozen=True)
@@ -50,45 +51,47 @@ class OpenEdxApiResource(HttpApiResource):
         session.cookies.set("sessionid", self.session_id)
         session.cookies.set("edx-session", self.session_id)
 
-    def iter_enrollment_pages(self, course_id: str) -> Iterator[Page]:
-        """Yield every page of a course's enrollments (limit/offset pagination)."""
-        log = dg.get_dagster_logger("lms_assets.openedx")
-        path = f"course-enrollments-attributes/{encode_course_id(course_id)}/"
+    def _pages(self, path: str, limit: int, *, count_required: bool = True) -> Iterator[Page]:
+        """Every page of a DRF-style listing (limit/offset, ``count``, ``next``).
+
+        Without ``count_required`` a listing that gives no ``count`` is read until ``next``
+        is empty (the courses listing of some deployments).
+        """
         offset = 0
         while True:
-            body = self.get_json(path, params={"limit": self.page_size, "offset": offset})
+            body = self.get_json(path, params={"limit": limit, "offset": offset})
             if not isinstance(body, dict) or not isinstance(body.get("results"), list):
                 raise SourceResponseError(
                     f"{self.source_name} GET {path}?offset={offset}: expected an object with a "
                     f"'results' list, got {type(body).__name__}"
                 )
+            records = body["results"]
             try:
                 total = int(body["count"])
             except (KeyError, TypeError, ValueError):
-                raise SourceResponseError(
-                    f"{self.source_name} GET {path}?offset={offset}: missing or invalid 'count'"
-                ) from None
-            records = body["results"]
+                if count_required:
+                    raise SourceResponseError(
+                        f"{self.source_name} GET {path}?offset={offset}: missing or invalid 'count'"
+                    ) from None
+                total = offset + len(records) + (1 if body.get("next") else 0)
             yield Page(records=records, reported_total=total, offset=offset)
             offset += len(records)
-            log.info(f"{course_id}: fetched {min(offset, total)}/{total} enrollments")
             if not records or offset >= total or body.get("next") in (None, ""):
                 return
 
+    def iter_enrollment_pages(self, course_id: str) -> Iterator[Page]:
+        """Yield every page of a course's enrollments (limit/offset pagination)."""
+        log = dg.get_dagster_logger("lms_assets.openedx")
+        path = f"course-enrollments-attributes/{encode_course_id(course_id)}/"
+        for page in self._pages(path, self.page_size):
+            done = min(page.offset + len(page.records), page.reported_total)
+            log.info(f"{course_id}: fetched {done}/{page.reported_total} enrollments")
+            yield page
+
     def list_courses(self) -> list[dict[str, Any]]:
-        """The course runs the API knows (``/courses/``), following ``next`` links."""
-        courses: list[dict[str, Any]] = []
-        offset = 0
-        while True:
-            body = self.get_json("courses/", params={"limit": 500, "offset": offset})
-            if not isinstance(body, dict) or not isinstance(body.get("results"), list):
-                raise SourceResponseError(
-                    f"{self.source_name} GET courses/: expected an object with a 'results' list"
-                )
-            courses.extend(body["results"])
-            offset += len(body["results"])
-            if not body["results"] or not body.get("next"):
-                return courses
+        """The course runs the API knows (``/courses/``), following the pages."""
+        pages = self._pages("courses/", 500, count_required=False)
+        return [record for page in pages for record in page.records]
 
 
 class H5PApiResource(HttpApiResource):

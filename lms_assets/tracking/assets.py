@@ -6,11 +6,10 @@ events in Arrow staging files. The course × date assets then load and aggregate
 course-days, several loads at once on MySQL/MariaDB.
 """
 
-import datetime as dt
 import shutil
 from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pandas as pd
@@ -18,34 +17,35 @@ import pyarrow as pa
 import sqlalchemy as sa
 from pydantic import Field
 
-from lms_assets import quality, settings
+from lms_assets import quality
+from lms_assets.loading import LoadReport, merge_reports, write_scope
 from lms_assets.metadata import markdown_table
 from lms_assets.partitions import (
-    DAILY_FRESHNESS,
-    CourseDay,
-    course_days,
+    Partition,
+    Scope,
     daily_partitions,
+    day_window,
     openedx_course_daily,
+    scope_of,
     to_date,
 )
+from lms_assets.tables import partition_metadata, publish
 from lms_assets.tracking.resources import TrackingLogFolderResource, date_in_name
+from lms_assets.tracking.schema import metadata as schema
 from lms_assets.tracking.splitting import default_workers, read_course, split_day, unique_events
-from lms_assets.warehouse import WarehouseResource, partition_filter, rows_from_frame
-from lms_assets.warehouse.schema import metadata as schema
+from lms_assets.warehouse import WarehouseResource, partition_filter
 
 DAY_ASSET = {
     "partitions_def": daily_partitions,
     "backfill_policy": dg.BackfillPolicy.single_run(),
     "group_name": "tracking",
     "pool": "warehouse",
-    "freshness_policy": DAILY_FRESHNESS,
 }
 COURSE_DAY_ASSET = {
     "partitions_def": openedx_course_daily,
     "backfill_policy": dg.BackfillPolicy.single_run(),
     "group_name": "tracking",
     "pool": "warehouse",
-    "freshness_policy": DAILY_FRESHNESS,
     "kinds": {"sql", "pandas"},
 }
 FROM_SPLIT = dg.AssetDep(
@@ -54,14 +54,13 @@ FROM_SPLIT = dg.AssetDep(
 )
 
 
-def day_bounds(day: dt.date, timezone: str | None = None) -> tuple[dt.datetime, dt.datetime]:
-    """[start, end) of ``day`` in the partition timezone, as naive UTC."""
-    zone = ZoneInfo(timezone or settings.TIMEZONE)
-    start = dt.datetime.combine(day, dt.time(), tzinfo=zone)
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=zone)
-    return (
-        start.astimezone(dt.UTC).replace(tzinfo=None),
-        end.astimezone(dt.UTC).replace(tzinfo=None),
+def quarantine_rule(max_ratio: float) -> quality.Rule:
+    return quality.ratio_at_most(
+        "quarantine_ratio",
+        "Quarantined lines are at most max_quarantine_ratio (default 1%) of the day's lines.",
+        numerator="quarantined",
+        denominator="lines",
+        max_ratio=max_ratio,
     )
 
 
@@ -81,15 +80,7 @@ class SplitConfig(dg.Config):
 
 @dg.asset(
     kinds={"python", "arrow"},
-    check_specs=[
-        dg.AssetCheckSpec(
-            "quarantine_ratio",
-            asset="tracking_log_split",
-            blocking=True,
-            description="Quarantined lines are at most max_quarantine_ratio (default 1%) "
-            "of the day's lines.",
-        )
-    ],
+    check_specs=quality.check_specs("tracking_log_split", [quarantine_rule(0.01)], blocking=True),
     **DAY_ASSET,
 )
 def tracking_log_split(
@@ -103,13 +94,13 @@ def tracking_log_split(
     Bad lines are quarantined (``tracking_quarantine``: file, line number, reason)
     and never stop a file. Re-running a day replaces its staging files and counts.
     """
-    totals: Counter[str] = Counter()
+    report = LoadReport()
     per_day = []
-    worst = 0.0
     workers = config.workers or default_workers()
-    for key in context.partition_keys:
-        day = to_date(key)
-        start, end = day_bounds(day)
+    scope = scope_of(context)
+    for partition in scope:
+        day = partition.day
+        start, end = day_window(day)
         staging = tracking_logs.staging_dir(day)
         shutil.rmtree(staging, ignore_errors=True)
         files = tracking_logs.files_for(day)
@@ -139,15 +130,10 @@ def tracking_log_split(
             }
             for name, line, reason, raw in split.quarantine
         ]
-        known = warehouse.read_frame(
-            sa.select(schema.tables["tracking_split_counts"].c.course_id).where(
-                schema.tables["tracking_split_counts"].c.snapshot_date == day
-            )
-        )
-        replaced = sorted(set(courses) | set(known["course_id"]))
-        warehouse.write(
-            # No course that day still replaces the day's quarantine rows.
-            [CourseDay(c, day) for c in replaced] or [CourseDay("", day)],
+        day_report = write_scope(
+            # A date scope: the day's counts of every course and its quarantine are replaced.
+            warehouse,
+            Scope([partition]),
             {
                 "tracking_split_counts": [
                     {"course_id": c, "snapshot_date": day, "events": n} for c, n in courses.items()
@@ -156,9 +142,9 @@ def tracking_log_split(
             },
             asset_name="tracking_log_split",
         )
+        day_report.info[partition] = Counter(counts)
+        report = merge_reports([report, day_report])
         ratio = counts["quarantined"] / counts["lines"] if counts["lines"] else 0.0
-        worst = max(worst, ratio)
-        totals.update(counts)
         per_day.append(
             {
                 "day": day,
@@ -172,14 +158,28 @@ def tracking_log_split(
                 "ratio": round(ratio, 5),
             }
         )
+    partition_metadata(
+        context,
+        "tracking_log_split",
+        {
+            p: {
+                "dagster/row_count": info["events"],
+                "events": info["events"],
+                "quarantined": info["quarantined"],
+                "blank_lines": info["blank"],
+                "comment_lines": info["comment"],
+                "events_without_course": info["no_course"],
+                "events_of_other_days": info["other_day"],
+                "courses": report.rows["tracking_split_counts"][p],
+            }
+            for p, info in report.info.items()
+        },
+    )
+    totals = sum((Counter(info) for info in report.info.values()), Counter())
     return dg.MaterializeResult(
         metadata={
-            "events": totals["events"],
-            "quarantined": totals["quarantined"],
-            "blank_lines": totals["blank"],
-            "comment_lines": totals["comment"],
-            "events_without_course": totals["no_course"],
-            "events_of_other_days": totals["other_day"],
+            "run_events": totals["events"],
+            "run_quarantined": totals["quarantined"],
             "worker_peak_memory_mib": max(row["worker_peak_mib"] for row in per_day)
             if per_day
             else 0,
@@ -200,27 +200,24 @@ def tracking_log_split(
                 )
             ),
         },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="quarantine_ratio",
-                passed=worst <= config.max_quarantine_ratio,
-                metadata={"worst_ratio": worst, "threshold": config.max_quarantine_ratio},
-            )
-        ],
+        check_results=quality.evaluate(
+            warehouse,
+            "tracking_quarantine",
+            [quarantine_rule(config.max_quarantine_ratio)],
+            report.written,
+            asset="tracking_log_split",
+            load=report,
+        ),
     )
 
 
-def _split_counts(warehouse: WarehouseResource, partitions: list[CourseDay]) -> dict:
-    table = schema.tables["tracking_split_counts"]
-    frame = warehouse.read_frame(
-        sa.select(table.c.course_id, table.c.snapshot_date, table.c.events).where(
-            partition_filter(table, partitions)
-        )
-    )
-    return {CourseDay(c, to_date(d)): int(n) for c, d, n in frame.itertuples(index=False)}
+def _split_counts(warehouse: WarehouseResource, partitions: list[Partition]) -> dict:
+    columns = ["course_id", "snapshot_date", "events"]
+    frame = warehouse.read_partitions("tracking_split_counts", partitions, columns)
+    return {Partition(c, to_date(d)): int(n) for c, d, n in frame.itertuples(index=False)}
 
 
-def _stored_profile(warehouse: WarehouseResource, partitions: list[CourseDay]) -> dict:
+def _stored_profile(warehouse: WarehouseResource, partitions: list[Partition]) -> dict:
     """Per course-day: rows, distinct event ids, first and last time: one scan, three checks."""
     table = schema.tables["tracking_events"]
     frame = warehouse.read_frame(
@@ -236,68 +233,47 @@ def _stored_profile(warehouse: WarehouseResource, partitions: list[CourseDay]) -
         .group_by(table.c.course_id, table.c.snapshot_date)
     )
     return {
-        CourseDay(c, to_date(d)): (int(rows), int(ids), pd.Timestamp(first), pd.Timestamp(last))
+        Partition(c, to_date(d)): (int(rows), int(ids), pd.Timestamp(first), pd.Timestamp(last))
         for c, d, rows, ids, first, last in frame.itertuples(index=False)
     }
 
 
-def _tracking_event_checks(
-    warehouse: WarehouseResource,
-    partitions: list[CourseDay],
-    split: dict[CourseDay, int],
-    dropped: dict[CourseDay, int],
-) -> list[dg.AssetCheckResult]:
-    profile = _stored_profile(warehouse, partitions)
-    duplicated, outside, mismatches = [], [], []
-    for p in partitions:
-        rows, ids, first, last = profile.get(p, (0, 0, None, None))
-        if rows != ids:
-            duplicated.append({"partition": str(p), "rows": rows, "distinct_event_ids": ids})
-        start, end = day_bounds(p.day)
-        if rows and (first < start or last >= end):
-            outside.append({"partition": str(p), "first": first, "last": last})
-        if rows + dropped.get(p, 0) != split.get(p, 0):
-            mismatches.append(
-                {
-                    "partition": str(p),
-                    "stored": rows,
-                    "duplicates": dropped.get(p, 0),
-                    "split": split.get(p, 0),
-                }
-            )
+def _problems(test) -> quality.LoadViolations:
+    """A tracking_events rule over the per-partition profile the load put in ``load.info``."""
 
-    def result(name: str, problems: list[dict]) -> dg.AssetCheckResult:
-        table = markdown_table(problems[:20], problems[0].keys()) if problems else "none"
-        return dg.AssetCheckResult(
-            check_name=name,
-            passed=not problems,
-            metadata={
-                "partitions_checked": len(partitions),
-                "failing_partitions": len(problems),
-                "details": dg.MetadataValue.md(table),
-            },
-        )
+    def measure(_w, _t, partitions: Sequence[Partition], load) -> list[dict]:
+        return [{"partition": str(p), **load.info[p]} for p in partitions if test(p, load.info[p])]
 
-    return [
-        result("unique_event_ids", duplicated),
-        result("events_inside_day", outside),
-        result("counts_match_split", mismatches),
-    ]
+    return measure
 
 
-TRACKING_EVENT_CHECKS = {
-    "unique_event_ids": "No event is stored twice in a course-day (one row per event_id).",
-    "events_inside_day": "Every event's time falls in its partition's day.",
-    "counts_match_split": "Stored events plus dropped duplicates equal what the split counted.",
-}
+def _outside_day(p: Partition, info: dict) -> bool:
+    start, end = day_window(p.day)
+    return bool(info["rows"]) and (info["first"] < start or info["last"] >= end)
+
+
+TRACKING_EVENT_RULES = [
+    quality.Rule(
+        "unique_event_ids",
+        "No event is stored twice in a course-day (one row per event_id).",
+        load_violations=_problems(lambda _p, i: i["rows"] != i["distinct_event_ids"]),
+    ),
+    quality.Rule(
+        "events_inside_day",
+        "Every event's time falls in its partition's day.",
+        load_violations=_problems(_outside_day),
+    ),
+    quality.Rule(
+        "counts_match_split",
+        "Stored events plus dropped duplicates equal what the split counted.",
+        load_violations=_problems(lambda _p, i: i["rows"] + i["duplicates"] != i["split"]),
+    ),
+]
 
 
 @dg.asset(
     deps=[FROM_SPLIT],
-    check_specs=[
-        dg.AssetCheckSpec(name, asset="tracking_events", blocking=True, description=text)
-        for name, text in TRACKING_EVENT_CHECKS.items()
-    ],
+    check_specs=quality.check_specs("tracking_events", TRACKING_EVENT_RULES, blocking=True),
     **COURSE_DAY_ASSET,
 )
 def tracking_events(
@@ -306,13 +282,11 @@ def tracking_events(
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
     """The course's events of the day, typed; an event read twice is stored once."""
-    partitions = course_days(context)
-    stored = 0
-    dropped: dict[CourseDay, int] = {}
-
+    partitions = scope_of(context)
+    report = LoadReport(written=list(partitions), rows={"tracking_events": Counter()})
     split = _split_counts(warehouse, partitions)
 
-    def load(partition: CourseDay) -> tuple[int, int]:
+    def load(partition: Partition) -> tuple[int, int]:
         staged = read_course(tracking_logs.staging_dir(partition.day), partition.course_id)
         if staged.num_rows != split.get(partition, 0):
             # Never replace stored events with a staging that is not the split's.
@@ -336,12 +310,26 @@ def tracking_events(
         for partition, (written, duplicates) in zip(
             partitions, pool.map(load, partitions), strict=True
         ):
-            stored += written
-            dropped[partition] = duplicates
+            report.rows["tracking_events"][partition] = written
+            report.info[partition] = {"duplicates": duplicates, "split": split.get(partition, 0)}
             context.log.info(f"{partition}: {written} events ({duplicates} duplicates)")
-    return dg.MaterializeResult(
-        metadata={"dagster/row_count": stored, "duplicates_dropped": sum(dropped.values())},
-        check_results=_tracking_event_checks(warehouse, partitions, split, dropped),
+    # One scan of what is stored gives the three checks their figures.
+    profile = _stored_profile(warehouse, list(partitions))
+    for partition in partitions:
+        rows, ids, first, last = profile.get(partition, (0, 0, None, None))
+        report.info[partition].update(rows=rows, distinct_event_ids=ids, first=first, last=last)
+    partition_metadata(
+        context,
+        "tracking_events",
+        {p: {"duplicates_dropped": report.info[p]["duplicates"]} for p in partitions},
+    )
+    return publish(
+        context,
+        warehouse,
+        report,
+        "tracking_events",
+        TRACKING_EVENT_RULES,
+        extra={"run_duplicates_dropped": sum(i["duplicates"] for i in report.info.values())},
     )
 
 
@@ -351,9 +339,8 @@ VIDEO_SEEK = ("seek_video", "edx.video.position.changed")
 ACTIVE_GAP_CAP = pd.Timedelta(minutes=5)
 
 
-def _events_frame(warehouse: WarehouseResource, partitions: list[CourseDay]) -> pd.DataFrame:
-    table = schema.tables["tracking_events"]
-    frame = warehouse.read_frame(sa.select(table).where(partition_filter(table, partitions)))
+def _events_frame(warehouse: WarehouseResource, partitions: list[Partition]) -> pd.DataFrame:
+    frame = warehouse.read_partitions("tracking_events", partitions)
     frame["snapshot_date"] = frame["snapshot_date"].map(to_date)
     frame["time"] = pd.to_datetime(frame["time"])
     return frame
@@ -449,18 +436,10 @@ def _aggregate_asset(name: str, build) -> dg.AssetsDefinition:
         **COURSE_DAY_ASSET,
     )
     def aggregate(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-        partitions = course_days(context)
+        partitions = scope_of(context)
         frame = build(_events_frame(warehouse, partitions))
-        warehouse.write(partitions, {name: rows_from_frame(frame)}, asset_name=name)
-        return dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": len(frame),
-                "preview": dg.MetadataValue.md(
-                    markdown_table(frame.head(10).to_dict("records"), frame.columns)
-                ),
-            },
-            check_results=quality.evaluate(warehouse, name, AGGREGATE_RULES[name], partitions),
-        )
+        report = write_scope(warehouse, partitions, {name: frame}, asset_name=name)
+        return publish(context, warehouse, report, name, AGGREGATE_RULES[name])
 
     return aggregate
 

@@ -28,7 +28,7 @@ from pydantic import Field
 from sqlalchemy.engine import Engine
 
 from lms_assets.db import get_engine, normalize_url, redacted
-from lms_assets.partitions import CourseDay
+from lms_assets.partitions import PARTITION_COLUMNS, Partition, Scope
 from lms_assets.warehouse import schema
 
 WRITE_ATTEMPTS = 3
@@ -39,14 +39,15 @@ _lock = threading.Lock()
 
 @dataclass(frozen=True)
 class RejectedRecord:
-    """An input record refused by an asset, kept for inspection."""
+    """An input record refused by an asset, kept for inspection in ``rejected_records``."""
 
-    course_id: str
-    snapshot_date: dt.date
+    partition: Partition
     source: str
     reason: str
     record_key: str | None = None
     payload: Any = None
+    code: str | None = None  # ReasonCode: what rejection counts and checks group by
+    field: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,8 @@ class WarehouseResource(dg.ConfigurableResource):
     def replace_partitions(
         self,
         table_name: str,
-        partitions: Sequence[CourseDay],
-        rows: Iterable[Mapping[str, Any]],
+        partitions: Scope | Sequence[Partition],
+        rows: Iterable[Mapping[str, Any]] | pa.Table,
         *,
         asset_name: str | None = None,
         rejected: Sequence[RejectedRecord] = (),
@@ -125,7 +126,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def write(
         self,
-        partitions: Sequence[CourseDay],
+        partitions: Scope | Sequence[Partition],
         rows_by_table: Mapping[str, Iterable[Mapping[str, Any]] | pa.Table],
         *,
         asset_name: str,
@@ -133,44 +134,52 @@ class WarehouseResource(dg.ConfigurableResource):
     ) -> dict[str, WriteSummary]:
         """Replace ``partitions`` of every table in ``rows_by_table``, in ONE transaction.
 
-        Rows must carry ``course_id`` and ``snapshot_date`` inside ``partitions``;
+        The scope's columns (``course_id`` and ``snapshot_date``, ``snapshot_date``
+        alone, ``package_id``) say what is replaced: every row of a table whose values
+        on those columns are one of the partitions. So a date-only scope replaces a
+        whole day of a course x date table. Rows must lie inside the partitions;
         ``loaded_at`` is stamped here. The rejected records of ``asset_name`` for
         the same partitions are replaced in the same transaction, so tables and
         their rejects never disagree. Nothing is checked or written piecemeal:
         a bad row or a database error leaves every table as it was.
         """
-        partition_set = {(p.course_id, p.day) for p in partitions}
+        scope = Scope.of(partitions)
         loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-        prepared = {
-            name: _prepare_arrow(schema.metadata.tables[name], rows, partition_set, loaded_at)
-            if isinstance(rows, pa.Table)
-            else _prepare(schema.metadata.tables[name], rows, partition_set, loaded_at)
-            for name, rows in rows_by_table.items()
-        }
-        rejected_rows = [
-            {
-                "asset_name": asset_name,
-                "course_id": r.course_id,
-                "snapshot_date": r.snapshot_date,
-                "seq": seq,
-                "source": r.source,
-                "record_key": None if r.record_key is None else str(r.record_key)[:255],
-                "reason": r.reason[:1000],
-                "payload": None if r.payload is None else json.dumps(r.payload, default=str),
-                "loaded_at": loaded_at,
-            }
-            for seq, r in enumerate(rejected)
-        ]
-        for r in rejected_rows:
-            if (r["course_id"], r["snapshot_date"]) not in partition_set:
+        prepared = {}
+        for name, rows in rows_by_table.items():
+            table = schema.metadata.tables[name]
+            _require_partition_columns(table, scope)
+            prepared[name] = (
+                _prepare_arrow(table, rows, scope, loaded_at)
+                if isinstance(rows, pa.Table)
+                else _prepare(table, rows, scope, loaded_at)
+            )
+        if rejected:
+            _require_partition_columns(schema.rejected_records, scope)
+        keys = scope.value_tuples()
+        rejected_rows = []
+        for seq, r in enumerate(rejected):
+            if tuple(r.partition.columns.values()) not in keys:
                 raise WarehouseError(
-                    f"rejected record of {asset_name} for {(r['course_id'], r['snapshot_date'])!r} "
-                    "is outside the partitions being replaced; nothing was written."
+                    f"rejected record of {asset_name} for {r.partition} is outside the "
+                    "partitions being replaced; nothing was written."
                 )
+            rejected_rows.append(
+                {
+                    "asset_name": asset_name,
+                    **r.partition.columns,
+                    "seq": seq,
+                    "source": r.source,
+                    "record_key": None if r.record_key is None else str(r.record_key)[:255],
+                    "reason": r.reason[:1000],
+                    "payload": None if r.payload is None else json.dumps(r.payload, default=str),
+                    "loaded_at": loaded_at,
+                }
+            )
 
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
-                return self._replace(partition_set, prepared, asset_name, rejected_rows)
+                return self._replace(scope, prepared, asset_name, rejected_rows)
             except sa.exc.OperationalError as exc:
                 code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
                 if code not in RETRYABLE_MYSQL_ERRORS or attempt == WRITE_ATTEMPTS:
@@ -182,7 +191,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def _replace(
         self,
-        partition_set: set[tuple[str, dt.date]],
+        scope: Scope,
         prepared: Mapping[str, list[dict[str, Any]] | pa.Table],
         asset_name: str,
         rejected_rows: list[dict[str, Any]],
@@ -193,18 +202,14 @@ class WarehouseResource(dg.ConfigurableResource):
         if engine.dialect.name in ("mysql", "mariadb"):
             # No gap locks: concurrent writes of neighbouring partitions do not deadlock.
             engine = engine.execution_options(isolation_level="READ COMMITTED")
+        chunks = [Scope(chunk) for chunk in _chunks(scope.partitions, 500)]
         with engine.begin() as conn:
             for name, table_rows in prepared.items():
                 table = schema.metadata.tables[name]
                 deleted = 0
-                if "course_id" in table.c:
-                    for chunk in _chunks(sorted(partition_set), 500):
-                        where = partition_filter(table, [CourseDay(c, d) for c, d in chunk])
-                        deleted += conn.execute(table.delete().where(where)).rowcount
-                else:  # a date-partitioned table: the days of the partitions
-                    days = sorted({day for _, day in partition_set})
+                for chunk in chunks:
                     deleted += conn.execute(
-                        table.delete().where(table.c.snapshot_date.in_(days))
+                        table.delete().where(partition_filter(table, chunk))
                     ).rowcount
                 if isinstance(table_rows, pa.Table):
                     _bulk_load(conn, table, table_rows, self.batch_size)
@@ -215,21 +220,32 @@ class WarehouseResource(dg.ConfigurableResource):
                         conn.execute(table.insert(), list(batch))
                 summaries[name] = WriteSummary(
                     table=name,
-                    partitions=len(partition_set),
+                    partitions=len(scope),
                     rows_deleted=deleted,
                     rows_written=len(table_rows),
                     rejected_written=len(rejected_rows),
                 )
-            for chunk in _chunks(sorted(partition_set), 500):
-                conn.execute(
-                    rejects.delete().where(
-                        rejects.c.asset_name == asset_name,
-                        partition_filter(rejects, [CourseDay(c, d) for c, d in chunk]),
+            if set(scope.columns) <= set(partition_columns(rejects)):
+                for chunk in chunks:
+                    conn.execute(
+                        rejects.delete().where(
+                            rejects.c.asset_name == asset_name, partition_filter(rejects, chunk)
+                        )
                     )
-                )
             for batch in _chunks(rejected_rows, self.batch_size):
                 conn.execute(rejects.insert(), list(batch))
         return summaries
+
+    def read_partitions(
+        self,
+        table_name: str,
+        partitions: Scope | Sequence[Partition],
+        columns: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """The stored rows of ``partitions`` (all columns, or ``columns``), as a DataFrame."""
+        table = schema.metadata.tables[table_name]
+        selected = [table.c[name] for name in columns] if columns else [table]
+        return self.read_frame(sa.select(*selected).where(partition_filter(table, partitions)))
 
     # -- reading ----------------------------------------------------------------------------
     def read_frame(self, statement: sa.Executable | str, **params: Any) -> pd.DataFrame:
@@ -240,24 +256,62 @@ class WarehouseResource(dg.ConfigurableResource):
             result = conn.execute(statement, params)
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
+    def rows_loaded_since(self, since: dt.datetime) -> dict[str, int]:
+        """Rows per table whose ``loaded_at`` is at or after ``since`` (naive UTC).
+
+        What the warehouse holds from recent writes, counted once per row: the daily
+        summary's figures (materialization metadata would count a batched run's
+        figures once per partition).
+        """
+        counts = {}
+        with self.engine.connect() as conn:
+            for table in schema.metadata.sorted_tables:
+                if table is schema.rejected_records or "loaded_at" not in table.c:
+                    continue
+                n = conn.execute(
+                    sa.select(sa.func.count()).where(table.c.loaded_at >= since)
+                ).scalar_one()
+                if n:
+                    counts[table.name] = int(n)
+        return counts
+
     def scalar(self, statement: sa.Executable) -> Any:
         with self.engine.connect() as conn:
             return conn.execute(statement).scalar()
 
 
+def partition_columns(table: sa.Table) -> tuple[str, ...]:
+    """The partition columns a table has (``course_id``, ``snapshot_date``, ``package_id``)."""
+    return tuple(c for c in PARTITION_COLUMNS.values() if c in table.c)
+
+
+def _require_partition_columns(table: sa.Table, scope: Scope) -> None:
+    """A scope can only replace a table that has every column the scope pins.
+
+    A course x date run must not replace a date-only table: that would delete the
+    rows of every other course of the day.
+    """
+    missing = [c for c in scope.columns if c not in table.c]
+    if missing:
+        raise WarehouseError(
+            f"{table.name} has no {', '.join(missing)} column, so partitions pinned by "
+            f"{', '.join(scope.columns)} cannot be replaced in it; nothing was written."
+        )
+
+
 def _prepare(
     table: sa.Table,
     rows: Iterable[Mapping[str, Any]],
-    partition_set: set[tuple[str, dt.date]],
+    scope: Scope,
     loaded_at: dt.datetime,
 ) -> list[dict[str, Any]]:
     known = set(table.columns.keys())
-    by_course = "course_id" in table.c
-    days = {day for _, day in partition_set}
+    columns = scope.columns
+    keys = scope.value_tuples()
     prepared = []
     for row in rows:
-        where = (row.get("course_id"), row.get("snapshot_date"))
-        if (where not in partition_set) if by_course else (where[1] not in days):
+        where = tuple(row.get(c) for c in columns)
+        if where not in keys:
             raise WarehouseError(
                 f"{table.name}: row for {where!r} is outside the partitions being replaced; "
                 "nothing was written."
@@ -274,7 +328,7 @@ def _prepare(
 def _prepare_arrow(
     table: sa.Table,
     data: pa.Table,
-    partition_set: set[tuple[str, dt.date]],
+    scope: Scope,
     loaded_at: dt.datetime,
 ) -> pa.Table:
     """The Arrow counterpart of ``_prepare``: same refusals, vectorised."""
@@ -283,12 +337,12 @@ def _prepare_arrow(
         raise WarehouseError(
             f"{table.name}: unknown column(s) {sorted(unknown)}; nothing was written."
         )
-    keys = ["course_id", "snapshot_date"] if "course_id" in table.c else ["snapshot_date"]
-    seen = data.select(keys).group_by(keys).aggregate([]).to_pylist() if data.num_rows else []
-    allowed = partition_set if len(keys) == 2 else {(None, day) for _, day in partition_set}
+    columns = list(scope.columns)
+    seen = data.select(columns).group_by(columns).aggregate([]).to_pylist() if data.num_rows else []
+    keys = scope.value_tuples()
     for key in seen:
-        where = (key.get("course_id"), key["snapshot_date"])
-        if where not in allowed:
+        where = tuple(key[c] for c in columns)
+        if where not in keys:
             raise WarehouseError(
                 f"{table.name}: rows for {where!r} are outside the partitions being replaced; "
                 "nothing was written."
@@ -369,22 +423,29 @@ def rows_from_frame(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def partition_filter(table: sa.Table, partitions: Sequence[CourseDay]) -> sa.ColumnElement[bool]:
-    """WHERE clause selecting ``partitions`` of a course × date table.
+def partition_filter(
+    table: sa.Table, partitions: Scope | Sequence[Partition]
+) -> sa.ColumnElement[bool]:
+    """WHERE clause selecting ``partitions`` of ``table``, on the columns the scope pins.
 
-    Written as ``course_id = ? AND snapshot_date IN (...)`` per course, which both
-    engines answer from the primary key; MariaDB scans the whole table for the
-    row-constructor form ``(course_id, snapshot_date) IN ((...), ...)``.
+    Two columns are written as ``course_id = ? AND snapshot_date IN (...)`` per
+    course, which both engines answer from the primary key; MariaDB scans the whole
+    table for the row-constructor form ``(course_id, snapshot_date) IN ((...), ...)``.
     """
-    days_by_course: dict[str, set] = {}
-    for p in partitions:
-        days_by_course.setdefault(p.course_id, set()).add(p.day)
-    if not days_by_course:
+    scope = Scope.of(partitions)
+    if not scope:
         return sa.false()
+    columns = scope.columns
+    if len(columns) == 1:
+        return table.c[columns[0]].in_(sorted(key[0] for key in scope.value_tuples()))
+    outer, inner = columns
+    by_outer: dict[Any, set[Any]] = {}
+    for first, second in scope.value_tuples():
+        by_outer.setdefault(first, set()).add(second)
     return sa.or_(
         *(
-            sa.and_(table.c.course_id == course, table.c.snapshot_date.in_(sorted(days)))
-            for course, days in sorted(days_by_course.items())
+            sa.and_(table.c[outer] == value, table.c[inner].in_(sorted(values)))
+            for value, values in sorted(by_outer.items())
         )
     )
 

@@ -1,4 +1,9 @@
-"""``raw_data``: one row of features and labels per enrolled learner (seed 000).
+"""``raw_data``: one row of features and labels per enrolled learner (seed 000), across sources.
+
+Each source contributes a feature frame from its own package (``openedx/features.py``:
+the learners and their snapshot figures; ``tracking/features.py``: 30 days of
+behaviour) and names the tables it reads, which become raw_data's declared asset
+dependencies. This module joins the frames and derives the comparisons and labels.
 
 Computed set-based: one query per input table for all of a run's partitions,
 then vectorised pandas, never one query per learner. Everything is "as of the
@@ -7,9 +12,7 @@ recomputing a past day after later snapshots were loaded gives the same rows.
 Missing source data stays NULL, never 0. Column reference: docs/raw_data.md.
 """
 
-import datetime as dt
 from collections.abc import Sequence
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import numpy as np
@@ -17,138 +20,26 @@ import pandas as pd
 import sqlalchemy as sa
 
 from lms_assets import quality, settings
+from lms_assets.features.schema import metadata as schema
+from lms_assets.loading import write_scope
 from lms_assets.metadata import markdown_table
-from lms_assets.partitions import DAILY_FRESHNESS, CourseDay, course_days, openedx_course_daily
-from lms_assets.warehouse import WarehouseResource, partition_filter, rows_from_frame
-from lms_assets.warehouse.schema import metadata as schema
+from lms_assets.openedx import features as openedx_features
+from lms_assets.openedx.checks import LEARNERS_ENROLLED
+from lms_assets.partitions import (
+    Partition,
+    day_window,
+    openedx_course_daily,
+    scope_of,
+)
+from lms_assets.tables import partition_metadata, publish
+from lms_assets.tracking import features as tracking_features
+from lms_assets.warehouse import WarehouseResource, partition_filter
 
 KEY = ["course_id", "snapshot_date", "user_id"]
+INPUT_TABLES = (*openedx_features.FEATURE_DEPS, *tracking_features.FEATURE_DEPS)
 DROPOUT_AFTER_DAYS = 30  # inactive longer than this (and not active): dropout
 ACTIVE_WITHIN_DAYS = 7  # active more recently than this: not a dropout
 PERCENTILE_BUCKETS = (90, 75, 50, 25)  # else 10
-
-# Input table -> {its column: raw_data column}
-_INPUTS: dict[str, dict[str, str]] = {
-    "enrollments": {"mode": "mode", "is_active": "is_active", "enrolled_at": "enrolled_at"},
-    "mooc_grades": {
-        "grade_percentage": "grade_percentage",
-        "letter_grade": "letter_grade",
-        "is_passed": "is_passed",
-    },
-    "mooc_progress": {"completion_rate": "completion_rate", "last_activity": "last_activity"},
-    "mooc_discussions": {
-        "threads_count": "discussion_threads_count",
-        "comments_count": "discussion_comments_count",
-        "total_interactions": "discussion_total_interactions",
-        "questions_count": "discussion_questions_count",
-        "total_upvotes": "discussion_total_upvotes",
-    },
-    "h5p_scores_summary": {
-        "total_contents": "h5p_total_contents",
-        "completed_contents": "h5p_completed_contents",
-        "total_score": "h5p_total_score",
-        "total_max_score": "h5p_total_max_score",
-        "overall_percentage": "quiz_avg_score",
-    },
-    "video_progress_summary": {
-        "total_videos": "video_total_videos",
-        "completed_videos": "video_completed_videos",
-        "total_watched_time": "video_total_watched_time",
-        "overall_progress": "video_overall_progress",
-    },
-    "dashboard_summary": {"overall_completion": "overall_completion"},
-}
-LEARNER_TABLES = tuple(_INPUTS)  # the per-learner snapshot tables raw_data joins
-INPUT_TABLES = (*LEARNER_TABLES, "course_stats_benchmarks", "learner_daily_activity")
-_BENCHMARKS = {
-    "assessment_avg_score": "course_assessment_avg_score",
-    "progress_avg_completion": "course_progress_avg_completion",
-}
-
-
-def _read(
-    warehouse: WarehouseResource,
-    table_name: str,
-    columns: dict[str, str],
-    key: list[str],
-    partitions: Sequence[CourseDay],
-) -> pd.DataFrame:
-    table = schema.tables[table_name]
-    frame = warehouse.read_frame(
-        sa.select(
-            *(table.c[k] for k in key), *(table.c[c].label(n) for c, n in columns.items())
-        ).where(partition_filter(table, partitions))
-    )
-    frame["snapshot_date"] = pd.to_datetime(frame["snapshot_date"]).dt.date
-    return frame
-
-
-TRACKING_WINDOW_DAYS = 30
-TRACKING_COLUMNS = tuple(
-    c.name for c in schema.tables["raw_data"].columns if c.name.startswith("tracking_")
-)
-_TRACKING_SUMS = {
-    "events": "tracking_events",
-    "video_plays": "tracking_video_plays",
-    "problem_checks": "tracking_problem_checks",
-    "problem_correct": "tracking_problem_correct",
-}
-
-
-def tracking_features(
-    warehouse: WarehouseResource, partitions: Sequence[CourseDay]
-) -> pd.DataFrame:
-    """Behaviour from learner_daily_activity over the 30 days ending each partition day.
-
-    Only days up to the partition day are read, so later logs never change a past
-    day's features. A course with no tracking data in the window gets no rows
-    (its features stay NULL); a learner of a course with data but no events, 0.
-    """
-    columns = list(TRACKING_COLUMNS)
-    table = schema.tables["learner_daily_activity"]
-    first = min(p.day for p in partitions) - dt.timedelta(days=TRACKING_WINDOW_DAYS - 1)
-    daily = warehouse.read_frame(
-        sa.select(table).where(
-            table.c.course_id.in_(sorted({p.course_id for p in partitions})),
-            table.c.snapshot_date.between(first, max(p.day for p in partitions)),
-        )
-    )
-    if daily.empty:
-        return pd.DataFrame(columns=[*KEY, *columns])
-    daily["activity_date"] = pd.to_datetime(daily["snapshot_date"]).dt.date
-    learners = _read(warehouse, "enrollments", {}, KEY, partitions)
-    pieces = []
-    for (course_id, day), group in learners.groupby(["course_id", "snapshot_date"]):
-        window = daily[
-            (daily["course_id"] == course_id)
-            & (daily["activity_date"] <= day)
-            & (daily["activity_date"] > day - dt.timedelta(days=TRACKING_WINDOW_DAYS))
-        ]
-        if window.empty:
-            continue  # no tracking data for this course: NULL, not 0
-        by_user = window.groupby("user_id")
-        last_week = window[window["activity_date"] > day - dt.timedelta(days=7)]
-        features = pd.DataFrame(
-            {
-                "tracking_active_days_30d": by_user.size(),
-                "tracking_events_7d": last_week.groupby("user_id")["events"].sum(),
-                "tracking_last_event_at": by_user["last_event_at"].max(),
-                **{f"{name}_30d": by_user[source].sum() for source, name in _TRACKING_SUMS.items()},
-            }
-        )
-        merged = group[KEY].merge(features, left_on="user_id", right_index=True, how="left")
-        counts = [c for c in columns if c != "tracking_last_event_at"]
-        merged[counts] = merged[counts].fillna(0)
-        pieces.append(merged)
-    return (
-        pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(columns=[*KEY, *columns])
-    )
-
-
-def end_of_day_utc(day: dt.date, timezone: str) -> dt.datetime:
-    """Midnight after ``day`` in ``timezone``, as naive UTC: the moment raw_data is "as of"."""
-    local = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=ZoneInfo(timezone))
-    return local.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def _ratio(part: pd.Series, whole: pd.Series) -> pd.Series:
@@ -170,27 +61,16 @@ def _percentile_bucket(pct: float) -> int:
 
 
 def compute_raw_data(
-    warehouse: WarehouseResource, partitions: Sequence[CourseDay], timezone: str | None = None
+    warehouse: WarehouseResource, partitions: Sequence[Partition], timezone: str | None = None
 ) -> pd.DataFrame:
     """The raw_data rows of ``partitions`` from the stored snapshots of the same days."""
-    timezone = timezone or settings.TIMEZONE
-    frame = _read(warehouse, "enrollments", _INPUTS["enrollments"], KEY, partitions)
-    for table_name, columns in _INPUTS.items():
-        if table_name != "enrollments":
-            frame = frame.merge(
-                _read(warehouse, table_name, columns, KEY, partitions), on=KEY, how="left"
-            )
-    benchmarks = _read(
-        warehouse,
-        "course_stats_benchmarks",
-        _BENCHMARKS,
-        ["course_id", "snapshot_date"],
-        partitions,
-    )
-    frame = frame.merge(benchmarks, on=["course_id", "snapshot_date"], how="left")
-
-    frame = frame.merge(tracking_features(warehouse, partitions), on=KEY, how="left")
-    as_of = frame["snapshot_date"].map(lambda d: end_of_day_utc(d, timezone))
+    timezone = timezone or settings.current.timezone
+    frame = openedx_features.learner_frame(warehouse, partitions)
+    learners = frame[KEY]
+    for contribute in (tracking_features.tracking_features,):
+        frame = frame.merge(contribute(warehouse, partitions, learners), on=KEY, how="left")
+    # "As of" the end of the partition day: the moment after its last second.
+    as_of = frame["snapshot_date"].map(lambda d: day_window(d, timezone)[1])
     as_of = pd.to_datetime(as_of)
     frame["enrolled_at"] = pd.to_datetime(frame["enrolled_at"])
     # The latest sign of life: the progress export's, or a later tracking-log event.
@@ -259,7 +139,7 @@ def compute_raw_data(
 
 
 def _every_enrollment_has_a_row() -> quality.Rule:
-    def query(table: sa.Table, partitions: Sequence[CourseDay]) -> sa.Select:
+    def query(table: sa.Table, partitions: Sequence[Partition]) -> sa.Select:
         enrollments = schema.tables["enrollments"]
         has_row = sa.exists().where(
             table.c.course_id == enrollments.c.course_id,
@@ -278,7 +158,7 @@ def _every_enrollment_has_a_row() -> quality.Rule:
 RAW_DATA_RULES = [
     quality.unique_key(KEY),
     _every_enrollment_has_a_row(),
-    quality.learners_enrolled(),
+    LEARNERS_ENROLLED,
     quality.in_range(
         {
             **{
@@ -346,13 +226,12 @@ def label_summary(frame: pd.DataFrame) -> list[dict[str, object]]:
 
 
 @dg.asset(
-    deps=list(INPUT_TABLES),
+    deps=list(INPUT_TABLES),  # every table a contributing source's feature frame reads
     partitions_def=openedx_course_daily,
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="features",
     kinds={"sql", "pandas"},
     pool="warehouse",
-    freshness_policy=DAILY_FRESHNESS,
     check_specs=quality.check_specs("raw_data", RAW_DATA_RULES, blocking=False),
 )
 def raw_data(
@@ -364,12 +243,12 @@ def raw_data(
     without calling any API (seed 000's --aggregate-only), for today or any
     past day whose snapshots were stored.
     """
-    partitions = course_days(context)
+    partitions = scope_of(context)
     frame = compute_raw_data(warehouse, partitions)
     missing = sorted(
         {str(p) for p in partitions}
         - {
-            str(CourseDay(c, d))
+            str(Partition(c, d))
             for c, d in frame[["course_id", "snapshot_date"]]
             .drop_duplicates()
             .itertuples(index=False)
@@ -380,7 +259,7 @@ def raw_data(
             f"No enrollments stored for {len(missing)} partition(s) ({', '.join(missing[:5])}): "
             "their raw_data is empty."
         )
-    warehouse.write(partitions, {"raw_data": rows_from_frame(frame)}, asset_name="raw_data")
+    report = write_scope(warehouse, partitions, {"raw_data": frame}, asset_name="raw_data")
     summary = label_summary(frame)
     shown = [
         "course",
@@ -405,17 +284,28 @@ def raw_data(
         "is_passed",
         "is_dropout",
     ]
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": len(frame),
-            "partitions_written": len(partitions),
-            "label_balance": {
-                label: _balance(frame[label]) for label in ("is_passed", "is_dropout")
-            },
+    partition_metadata(
+        context,
+        "raw_data",
+        {
+            Partition(course_id, day): {
+                "label_balance": {
+                    label: _balance(group[label]) for label in ("is_passed", "is_dropout")
+                }
+            }
+            for (course_id, day), group in frame.groupby(["course_id", "snapshot_date"])
+        },
+    )
+    return publish(
+        context,
+        warehouse,
+        report,
+        "raw_data",
+        RAW_DATA_RULES,
+        extra={
             "per_course": dg.MetadataValue.md(markdown_table(summary[:50], shown)),
             "preview": dg.MetadataValue.md(
                 markdown_table(frame.head(10).to_dict("records"), preview_columns)
             ),
         },
-        check_results=quality.evaluate(warehouse, "raw_data", RAW_DATA_RULES, partitions),
     )

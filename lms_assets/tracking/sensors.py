@@ -13,7 +13,7 @@ import json
 import dagster as dg
 
 from lms_assets import partitions
-from lms_assets.scheduling import RANGE_END_TAG, RANGE_START_TAG, batched_run_requests
+from lms_assets.automation import batched_run_requests, partition_range
 from lms_assets.tracking.resources import TrackingLogFolderResource, date_in_name
 
 SPLIT_JOB = "tracking_split"
@@ -69,14 +69,11 @@ def tracking_log_files(
 
 def days_of_run(run: dg.DagsterRun) -> list[dt.date]:
     """The partition days a (single- or range-) run of the split covered."""
-    tags = run.tags
-    if "dagster/partition" in tags:
-        return [dt.date.fromisoformat(tags["dagster/partition"])]
-    if RANGE_START_TAG in tags:
-        start = dt.date.fromisoformat(tags[RANGE_START_TAG])
-        end = dt.date.fromisoformat(tags[RANGE_END_TAG])
-        return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
-    return []
+    keys = partition_range(run.tags)
+    if keys is None:
+        return []
+    start, end = (dt.date.fromisoformat(key) for key in keys)
+    return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
 
 
 @dg.run_status_sensor(

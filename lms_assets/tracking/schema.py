@@ -1,0 +1,90 @@
+"""The Open edX tracking-log tables (seed 003)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from lms_assets.warehouse.schema import (
+    MYSQL_TABLE_OPTIONS,
+    Real,
+    loaded_at_column,
+    partitioned_table,
+    user_id_column,
+)
+from lms_assets.warehouse.schema import metadata as metadata  # the shared MetaData, re-exported
+
+tracking_events = partitioned_table(
+    "tracking_events",
+    sa.Column("event_id", sa.String(40), primary_key=True, comment="sha1 of the event's JSON"),
+    sa.Column("time", sa.DateTime(), nullable=False, comment="UTC"),
+    sa.Column("user_id", sa.BigInteger),
+    sa.Column("username", sa.String(150)),
+    sa.Column("event_type", sa.String(255), nullable=False),
+    sa.Column("event_source", sa.String(32)),
+    sa.Column("session", sa.String(64)),
+    sa.Column("page", sa.String(1000)),
+    sa.Column("module_id", sa.String(255)),
+    sa.Column("video_position", Real, comment="seconds"),
+    sa.Column("problem_id", sa.String(255)),
+    sa.Column("problem_success", sa.Boolean),
+    sa.Column("problem_attempts", sa.Integer),
+    sa.Column("discussion_id", sa.String(255)),
+    sa.Column("course_from", sa.String(16), comment="context, page or event_type"),
+    comment="Open edX tracking-log events of a course and day, typed and de-duplicated",
+)
+
+tracking_split_counts = partitioned_table(
+    "tracking_split_counts",
+    sa.Column("events", sa.Integer, nullable=False, comment="event lines split to the course"),
+    comment="What the daily split of the tracking logs counted per course",
+)
+
+tracking_quarantine = sa.Table(
+    "tracking_quarantine",
+    metadata,
+    sa.Column("snapshot_date", sa.Date, primary_key=True),
+    sa.Column("file_name", sa.String(255), primary_key=True),
+    sa.Column("line_number", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("reason", sa.String(255), nullable=False),
+    sa.Column("raw_line", sa.Text),
+    loaded_at_column(),
+    comment="Tracking-log lines that could not be read as events, with the reason",
+    **MYSQL_TABLE_OPTIONS,
+)
+
+learner_daily_activity = partitioned_table(
+    "learner_daily_activity",
+    user_id_column(),
+    sa.Column("events", sa.Integer, nullable=False),
+    sa.Column("active_minutes", Real, comment="sum of gaps between events, each capped at 5 min"),
+    sa.Column("sessions", sa.Integer),
+    sa.Column("video_plays", sa.Integer),
+    sa.Column("video_pauses", sa.Integer),
+    sa.Column("video_seeks", sa.Integer),
+    sa.Column("problem_checks", sa.Integer),
+    sa.Column("problem_correct", sa.Integer),
+    sa.Column("forum_posts", sa.Integer),
+    sa.Column("pages_viewed", sa.Integer),
+    sa.Column("last_event_at", sa.DateTime, comment="UTC time of the day's last event"),
+    comment="Per learner and day, from tracking_events",
+)
+
+video_engagement = partitioned_table(
+    "video_engagement",
+    sa.Column("video_id", sa.String(255), primary_key=True),
+    sa.Column("viewers", sa.Integer, nullable=False),
+    sa.Column("plays", sa.Integer, nullable=False),
+    sa.Column(
+        "completion_estimate", Real, comment="% of viewers reaching 90% of the furthest position"
+    ),
+    comment="Per video and day, from tracking_events",
+)
+
+problem_activity = partitioned_table(
+    "problem_activity",
+    sa.Column("problem_id", sa.String(255), primary_key=True),
+    sa.Column("learners", sa.Integer, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, comment="server problem_check events"),
+    sa.Column("correct_rate", Real, comment="% of checks answered correctly"),
+    comment="Per problem and day, from tracking_events",
+)
