@@ -190,9 +190,9 @@ def test_adoption_completes_what_the_previous_release_left(engine) -> None:
             "VARCHAR(150) in revision 0001",
         ),
         (
-            "no loaded_at",
-            "rejected_records.loaded_at: column missing from the database "
-            "(revision 0001: DATETIME NOT NULL)",
+            "no source",
+            "rejected_records.source: column missing from the database "
+            "(revision 0001: VARCHAR(64) NOT NULL)",
         ),
     ],
 )
@@ -204,7 +204,7 @@ def test_a_previous_release_warehouse_that_differs_is_refused_untouched(
     if change == "shorter username":
         shorten_username(engine)
     else:
-        drop_column(engine, "rejected_records", "loaded_at")
+        drop_column(engine, "rejected_records", "source")
     columns_before = [c["name"] for c in sa.inspect(engine).get_columns("rejected_records")]
 
     with pytest.raises(WarehouseError) as error:

@@ -99,9 +99,12 @@ def _exclusive(connection: sa.Connection, url: str) -> Iterator[None]:
         connection.rollback()
         raise
     finally:
+        # If the connection died, the server released the lock with the session; do not hide
+        # the error that got us here behind that one.
         if lock_name is not None:
-            connection.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": lock_name})
-            connection.commit()
+            with contextlib.suppress(sa.exc.DBAPIError):
+                connection.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": lock_name})
+                connection.commit()
 
 
 def _upgrade(connection: sa.Connection, url: str) -> tuple[bool, list[str]]:
@@ -200,13 +203,14 @@ def _adopt(connection: sa.Connection, baseline: sa.MetaData, tables: set[str], u
                 d.table, sa.Column(column.name, column.type, nullable=True, comment=column.comment)
             )
         elif d.kind == "comment":
-            column = table.c[d.column]
+            # MySQL re-states the whole column to set a comment: keep the type it has.
+            existing = {c["name"]: c for c in sa.inspect(connection).get_columns(d.table)}
             ops.alter_column(
                 d.table,
                 d.column,
-                comment=column.comment,
-                existing_type=column.type,
-                existing_nullable=column.nullable,
+                comment=table.c[d.column].comment,
+                existing_type=existing[d.column]["type"],
+                existing_nullable=existing[d.column]["nullable"],
             )
         else:
             ops.create_table_comment(d.table, table.comment)
