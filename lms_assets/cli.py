@@ -1,4 +1,5 @@
-"""``lms-assets``: run the sandbox, the demo, or the Dagster UI against the sandbox."""
+"""``lms-assets``: run the sandbox, the demo, or the Dagster UI against the sandbox;
+upgrade the warehouse (``migrate``)."""
 
 from __future__ import annotations
 
@@ -132,12 +133,49 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate_warehouse(command: str) -> bool:
+    """Upgrade the warehouse at LMS_WAREHOUSE_URL (default: the SQLite file) and say what was
+    done; on failure print one line and return False."""
+    import sqlalchemy as sa
+
+    from lms_assets import settings
+    from lms_assets.db import get_engine, normalize_url, redacted
+    from lms_assets.warehouse import WarehouseError
+    from lms_assets.warehouse.migrations import BASELINE, upgrade_warehouse
+
+    url = normalize_url(settings.reload().resolved_warehouse_url())
+    try:
+        result = upgrade_warehouse(get_engine(url))
+    except WarehouseError as exc:
+        print(f"lms-assets {command}: {exc}", file=sys.stderr)
+        return False
+    except sa.exc.DBAPIError as exc:  # unreachable server, unknown database, no permission...
+        reason = " ".join(str(exc.orig if exc.orig is not None else exc).split())
+        print(
+            f"lms-assets {command}: cannot use the warehouse {redacted(url)}: {reason}",
+            file=sys.stderr,
+        )
+        return False
+    if result.adopted:
+        print(f"adopted the warehouse created before migrations (checked, stamped {BASELINE})")
+    for revision in result.applied:
+        print(f"applied {revision}")
+    print(f"warehouse {result.url} at revision {result.revision} (head)")
+    return True
+
+
+def _cmd_migrate(_args: argparse.Namespace) -> int:
+    return 0 if _migrate_warehouse("migrate") else 1
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from lms_assets import demo, settings
 
+    if not _migrate_warehouse("demo"):
+        return 1
     with _sandbox_from(args) as sandbox:
         report = demo.run_demo(sandbox)
-    warehouse_url = os.environ.get("LMS_WAREHOUSE_URL") or settings.current.default_warehouse_url()
+    warehouse_url = settings.reload().resolved_warehouse_url()
     from lms_assets.db import redacted
 
     demo.print_report(report, redacted(warehouse_url))
@@ -147,6 +185,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_ui(args: argparse.Namespace) -> int:
     from lms_assets import demo
 
+    if not _migrate_warehouse("ui"):
+        return 1
     home = demo.prepare_environment()
     with _sandbox_from(args) as sandbox:
         sources = demo.prepare_sandbox_sources(sandbox, args.moodle_url)
@@ -177,9 +217,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from lms_assets.export import export_page
     from lms_assets.warehouse import WarehouseResource
 
-    warehouse = WarehouseResource(
-        url=os.environ.get("LMS_WAREHOUSE_URL") or settings.current.default_warehouse_url()
-    )
+    warehouse = WarehouseResource(url=settings.reload().resolved_warehouse_url())
     try:
         page = export_page(
             warehouse,
@@ -224,6 +262,11 @@ def main(argv: list[str] | None = None) -> int:
     _add_sandbox_options(ui, default_port=8765)
     ui.add_argument("--ui-port", type=int, default=3000)
     ui.set_defaults(handler=_cmd_ui)
+
+    migrate = commands.add_parser(
+        "migrate", help="upgrade the warehouse at LMS_WAREHOUSE_URL to the code's schema"
+    )
+    migrate.set_defaults(handler=_cmd_migrate)
 
     export = commands.add_parser(
         "export", help="a page of a warehouse table for one date, as CSV or Parquet"

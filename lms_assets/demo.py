@@ -120,12 +120,11 @@ def run_demo(sandbox: Sandbox) -> DemoReport:
     tracking_course_assets = [a for a in TRACKING_ASSETS if a is not tracking_split]
     os.environ.update(prepare_sandbox_sources(sandbox))
     moodle_url = os.environ["LMS_MOODLE_URL"]
-    resources = build_resources(settings.reload())
+    config = settings.reload()  # the environment now points at the sandbox
+    resources = build_resources(config)
     report = DemoReport()
     # Resources wired with EnvVar resolve only inside runs; the demo's own reads use values.
-    warehouse = WarehouseResource(
-        url=os.environ.get("LMS_WAREHOUSE_URL") or settings.current.default_warehouse_url()
-    )
+    warehouse = WarehouseResource(url=config.resolved_warehouse_url())
     moodle = MoodleDatabaseResource(url=moodle_url)
     api = OpenEdxApiResource(base_url=sandbox.openedx_base_url, session_id=sandbox.session_id)
     today = partitions.today()

@@ -1,6 +1,7 @@
 """A new source is one folder and one line: a toy gradebook added to a copy of the package.
 
-The toy (lms_assets_tests/fixtures/toy_source/: resource, schema, one asset, one check)
+The toy (lms_assets_tests/fixtures/toy_source/: resource, schema and its migration, one
+asset, one check)
 is copied to lms_assets/toy/ in a copy of the package, ``"lms_assets.toy",`` is added
 to definitions.py's SOURCE_PACKAGES, and nothing else changes. A fresh process then loads
 the code location from the copy and materializes the toy asset into a SQLite warehouse.
@@ -56,6 +57,9 @@ print(json.dumps({
         for m in result.asset_materializations_for_node("toy_grades")
     },
     "stored": stored.values.tolist(),
+    "revisions": warehouse.read_frame(
+        "SELECT version_num FROM alembic_version ORDER BY version_num"
+    )["version_num"].tolist(),
 }))
 """
 
@@ -111,3 +115,6 @@ def test_a_toy_source_needs_its_folder_and_one_line_in_definitions(tmp_path) -> 
     day = __import__("lms_assets.partitions").partitions.today().isoformat()
     assert report["row_counts"] == {f"T1|{day}": 2, f"T2|{day}": 1}
     assert report["stored"] == [["T1", 1, 90.0], ["T1", 2, 45.5], ["T2", 3, 100.0]]
+    # Its table came from its own migrations/ folder, a branch beside the core revisions;
+    # toy_0001 depends on the core's 0002, so alembic keeps only toy_0001 as the head.
+    assert report["revisions"] == ["toy_0001"]

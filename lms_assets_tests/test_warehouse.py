@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from lms_assets.openedx.schema import enrollments
 from lms_assets.partitions import Partition
 from lms_assets.warehouse import RejectedRecord, WarehouseError, WarehouseResource
-from lms_assets.warehouse.resource import ensure_schema
 from lms_assets.warehouse.schema import rejected_records
 
 DAY = dt.date(2026, 3, 2)
@@ -137,20 +136,6 @@ def test_writes_are_batched_in_one_transaction(warehouse) -> None:
     assert len(inserts) == 3 and all(many for _, many in inserts)  # 1000 + 1000 + 500
     assert len(commits) == 1
     assert len(_stored(warehouse)) == 2500
-
-
-def test_schema_creation_is_idempotent_and_restores_missing_columns(warehouse) -> None:
-    engine = warehouse.engine
-    with engine.begin() as conn:
-        conn.execute(sa.text("ALTER TABLE enrollments DROP COLUMN class_code"))
-    ensure_schema(engine)
-    ensure_schema(engine)
-    columns = {c["name"] for c in sa.inspect(engine).get_columns("enrollments")}
-    assert "class_code" in columns
-    warehouse.replace_partitions(
-        "enrollments", [Partition(COURSE, DAY)], [_row(COURSE, 1, class_code="K21")]
-    )
-    assert _stored(warehouse)[0][-1] == "K21"
 
 
 def test_arrow_rows_load_exactly_like_python_rows(warehouse) -> None:

@@ -57,23 +57,6 @@ _BENCHMARKS = {
 }
 
 
-def _read(
-    warehouse: WarehouseResource,
-    table_name: str,
-    columns: dict[str, str],
-    key: list[str],
-    partitions: Sequence[Partition],
-) -> pd.DataFrame:
-    table = schema.tables[table_name]
-    frame = warehouse.read_frame(
-        sa.select(
-            *(table.c[k] for k in key), *(table.c[c].label(n) for c, n in columns.items())
-        ).where(partition_filter(table, partitions))
-    )
-    frame["snapshot_date"] = pd.to_datetime(frame["snapshot_date"]).dt.date
-    return frame
-
-
 def read_columns(
     warehouse: WarehouseResource,
     table_name: str,

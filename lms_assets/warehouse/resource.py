@@ -87,12 +87,15 @@ class WarehouseResource(dg.ConfigurableResource):
     # -- connection and schema ------------------------------------------------------------
     @property
     def engine(self) -> Engine:
-        """One engine (and pool) per URL per process, with the schema ensured once."""
+        """One engine (and pool) per URL per process, upgraded to the head revision once."""
+        # Imported here: the migrations raise this module's WarehouseError.
+        from lms_assets.warehouse.migrations import upgrade_warehouse
+
         url = normalize_url(self.url)
         engine = get_engine(url)
         with _lock:
             if url not in _schema_ready:
-                ensure_schema(engine)
+                upgrade_warehouse(engine)
                 _schema_ready.add(url)
         return engine
 
@@ -172,6 +175,8 @@ class WarehouseResource(dg.ConfigurableResource):
                     "source": r.source,
                     "record_key": None if r.record_key is None else str(r.record_key)[:255],
                     "reason": r.reason[:1000],
+                    "reason_code": None if r.code is None else str(r.code)[:64],
+                    "field": None if r.field is None else r.field[:64],
                     "payload": None if r.payload is None else json.dumps(r.payload, default=str),
                     "loaded_at": loaded_at,
                 }
@@ -448,35 +453,3 @@ def partition_filter(
             for value, values in sorted(by_outer.items())
         )
     )
-
-
-def ensure_schema(engine: Engine) -> None:
-    """Create missing tables and add missing (nullable) columns; never drops anything.
-
-    Safe to call from several processes at once: a table created by a concurrent
-    caller between our check and our CREATE is tolerated.
-    """
-    try:
-        schema.metadata.create_all(engine, checkfirst=True)
-    except sa.exc.OperationalError:
-        schema.metadata.create_all(engine, checkfirst=True)
-    inspector = sa.inspect(engine)
-    with engine.begin() as conn:
-        for table in schema.metadata.sorted_tables:
-            existing = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in existing:
-                    continue
-                if not column.nullable:
-                    raise WarehouseError(
-                        f"Table {table.name} lacks the required column {column.name}; "
-                        "migrate it by hand (it cannot be added to existing rows)."
-                    )
-                col_type = column.type.compile(dialect=engine.dialect)
-                conn.execute(
-                    sa.text(
-                        f"ALTER TABLE {engine.dialect.identifier_preparer.quote(table.name)} "
-                        f"ADD COLUMN {engine.dialect.identifier_preparer.quote(column.name)} "
-                        f"{col_type}"
-                    )
-                )

@@ -59,6 +59,12 @@ rejected_records = sa.Table(
     sa.Column("source", sa.String(64), nullable=False),
     sa.Column("record_key", sa.String(255)),
     sa.Column("reason", sa.String(1000), nullable=False),
+    sa.Column(
+        "reason_code",
+        sa.String(64),
+        comment="what kind of problem: missing, not_a_number, out_of_range, duplicate_key, ...",
+    ),
+    sa.Column("field", sa.String(64), comment="the source field the reason is about"),
     sa.Column("payload", sa.Text, comment="the record as received, JSON"),
     loaded_at_column(),
     comment="Input records an asset refused, with the reason; replaced with the partition",
