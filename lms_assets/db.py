@@ -50,7 +50,8 @@ def _create_engine(url: str, read_only: bool) -> Engine:
         database = parsed.database
         if database and database != ":memory:" and not read_only:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": 60})
+        # hide_parameters: see below.
+        engine = sa.create_engine(url, connect_args={"timeout": 60}, hide_parameters=True)
 
         @sa.event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -68,7 +69,15 @@ def _create_engine(url: str, read_only: bool) -> Engine:
     connect_args = {}
     if backend in ("mysql", "mariadb") and not read_only:
         connect_args["local_infile"] = True  # the warehouse's bulk path (LOAD DATA LOCAL INFILE)
-    engine = sa.create_engine(url, pool_pre_ping=True, pool_recycle=3600, connect_args=connect_args)
+    engine = sa.create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_recycle=3600,
+        connect_args=connect_args,
+        # A failed statement's message would print its bound values: learners' emails and
+        # names would reach Dagster's logs, the run database and failure emails.
+        hide_parameters=True,
+    )
     if read_only:
 
         @sa.event.listens_for(engine, "connect")

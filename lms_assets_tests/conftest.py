@@ -22,6 +22,9 @@ from sqlalchemy.engine import make_url
 from lms_assets.partitions import today
 from lms_assets.sandbox import FaultConfig, Sandbox, University
 from lms_assets.warehouse import WarehouseResource
+from lms_assets.warehouse.schema import registered_metadata
+
+registered_metadata()  # every source's tables, as in the code location
 
 MYSQL_SERVER_URL = os.environ.get("LMS_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 REQUIRE_MYSQL = os.environ.get("LMS_REQUIRE_MYSQL") == "1" or os.environ.get("CI") == "true"
@@ -67,8 +70,6 @@ def warehouse(request: pytest.FixtureRequest, tmp_path) -> Iterator[WarehouseRes
     url = request.getfixturevalue("mysql_database_url")
     resource = WarehouseResource(url=url)
     yield resource
-    from lms_assets.warehouse.schema import registered_metadata
-
     metadata = registered_metadata()
 
     with resource.engine.begin() as conn:  # leave the shared database empty for the next test

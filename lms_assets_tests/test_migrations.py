@@ -19,6 +19,7 @@ from lms_assets.db import normalize_url, redacted
 from lms_assets.openedx.schema import enrollments
 from lms_assets.warehouse import WarehouseError
 from lms_assets.warehouse.migrations import upgrade_warehouse
+from lms_assets.warehouse.migrations.upgrade import baseline_metadata
 from lms_assets.warehouse.schema import registered_metadata, rejected_records
 
 from .conftest import BACKENDS, mysql_database
@@ -28,6 +29,9 @@ metadata = registered_metadata()
 FIXTURES = Path(__file__).parent / "fixtures"
 BASELINE_DOC = "0001 baseline: the warehouse as the last release without migrations created it"
 REVISION_2_DOC = "0002 rejected_records: reason_code and field"
+REVISION_3_DOC = (
+    "0003 rejected_records: keyed by the Dagster partition key, for every partition shape"
+)
 DAY = dt.date(2026, 3, 2)
 LOADED = dt.datetime(2026, 3, 2, 7, 0, 0)
 COURSE = "course-v1:UNI+CS1+2026"
@@ -90,7 +94,13 @@ def insert_known_rows(engine: Engine) -> None:
         rows = [dict(zip(ENROLLMENT_COLUMNS, r, strict=True)) for r in ENROLLMENTS]
         conn.execute(enrollments.insert(), rows)
         rows = [dict(zip(REJECT_COLUMNS, r, strict=True)) for r in REJECTS]
-        conn.execute(rejected_records.insert(), rows)
+        present = {c["name"] for c in sa.inspect(conn).get_columns("rejected_records")}
+        if "partition_key" in present:  # the current schema (0003 on)
+            for row in rows:
+                row["partition_key"] = f"{row['course_id']}|{row['snapshot_date'].isoformat()}"
+            conn.execute(rejected_records.insert(), rows)
+        else:  # a warehouse of the release before migrations
+            conn.execute(baseline_metadata().tables["rejected_records"].insert(), rows)
 
 
 def stored(engine: Engine, table: sa.Table, columns: list[str]) -> list[tuple]:
@@ -155,14 +165,18 @@ def test_a_warehouse_of_the_previous_release_is_adopted_and_upgraded(engine) -> 
 
     result = upgrade_warehouse(engine)
 
-    assert (result.adopted, result.applied, result.revision) == (True, (REVISION_2_DOC,), "0002")
+    assert (result.adopted, result.applied, result.revision) == (
+        True,
+        (REVISION_2_DOC, REVISION_3_DOC),
+        "0003",
+    )
     assert stored(engine, enrollments, ENROLLMENT_COLUMNS) == ENROLLMENTS
     assert stored(engine, rejected_records, REJECT_COLUMNS) == REJECTS
-    assert stored(engine, rejected_records, ["seq", "reason_code", "field"]) == [
-        (0, None, None),
-        (1, None, None),
+    assert stored(engine, rejected_records, ["seq", "reason_code", "field", "partition_key"]) == [
+        (0, None, None, f"{COURSE}|{DAY.isoformat()}"),  # 0003 keys old rows as course|date
+        (1, None, None, f"{COURSE}|{DAY.isoformat()}"),
     ]
-    assert version(engine) == [("0002",)]
+    assert version(engine) == [("0003",)]
     assert metadata_differences(engine) == []
 
 
@@ -178,7 +192,7 @@ def test_adoption_completes_what_the_previous_release_left(engine) -> None:
 
     result = upgrade_warehouse(engine)
 
-    assert (result.adopted, result.applied) == (True, (REVISION_2_DOC,))
+    assert (result.adopted, result.applied) == (True, (REVISION_2_DOC, REVISION_3_DOC))
     assert "problem_activity" in tables(engine)
     assert stored(engine, enrollments, ["user_id", "class_code"]) == [(1, None), (2, None)]
     assert metadata_differences(engine) == []
@@ -229,11 +243,11 @@ def test_an_empty_database_upgrades_to_head(engine) -> None:
 
     assert (result.adopted, result.applied, result.revision) == (
         False,
-        (BASELINE_DOC, REVISION_2_DOC),
-        "0002",
+        (BASELINE_DOC, REVISION_2_DOC, REVISION_3_DOC),
+        "0003",
     )
     assert tables(engine) == set(metadata.tables) | {"alembic_version"}
-    assert version(engine) == [("0002",)]
+    assert version(engine) == [("0003",)]
     assert metadata_differences(engine) == []
 
 
@@ -261,7 +275,7 @@ def test_drift_is_loud(engine, change: str, expected: str) -> None:
         upgrade_warehouse(engine)
 
     assert expected in str(error.value)
-    assert str(error.value).startswith(f"warehouse {redacted(str(engine.url))} (revision 0002) ")
+    assert str(error.value).startswith(f"warehouse {redacted(str(engine.url))} (revision 0003) ")
 
 
 def test_upgrading_twice_is_a_no_op(engine) -> None:
@@ -271,10 +285,10 @@ def test_upgrading_twice_is_a_no_op(engine) -> None:
 
     again = upgrade_warehouse(engine)
 
-    assert (again.adopted, again.applied, again.revision) == (False, (), "0002")
+    assert (again.adopted, again.applied, again.revision) == (False, (), "0003")
     assert reflected_columns(engine) == columns
     assert stored(engine, enrollments, ENROLLMENT_COLUMNS) == ENROLLMENTS
-    assert version(engine) == [("0002",)]
+    assert version(engine) == [("0003",)]
 
 
 def _upgrade_in_a_process(url: str, barrier, results) -> None:
@@ -311,9 +325,13 @@ def test_two_concurrent_first_callers_both_succeed(url, engine, start: str) -> N
     assert not [d for d in did if isinstance(d, str)], did  # an error in a process
     did.sort(key=lambda d: len(d[1]))
 
-    migrated = (BASELINE_DOC, REVISION_2_DOC) if start == "empty" else (REVISION_2_DOC,)
+    migrated = (
+        (BASELINE_DOC, REVISION_2_DOC, REVISION_3_DOC)
+        if start == "empty"
+        else (REVISION_2_DOC, REVISION_3_DOC)
+    )
     assert did == [(False, ()), (start != "empty", migrated)]
-    assert version(engine) == [("0002",)]
+    assert version(engine) == [("0003",)]
     assert metadata_differences(engine) == []
 
 
@@ -326,10 +344,11 @@ def test_migrate_command_prints_the_applied_revisions(url, monkeypatch, capsys) 
     assert capsys.readouterr().out.splitlines() == [
         f"applied {BASELINE_DOC}",
         f"applied {REVISION_2_DOC}",
-        f"warehouse {shown} at revision 0002 (head)",
+        f"applied {REVISION_3_DOC}",
+        f"warehouse {shown} at revision 0003 (head)",
     ]
     assert cli.main(["migrate"]) == 0
-    assert capsys.readouterr().out.splitlines() == [f"warehouse {shown} at revision 0002 (head)"]
+    assert capsys.readouterr().out.splitlines() == [f"warehouse {shown} at revision 0003 (head)"]
 
 
 def test_migrate_command_adopts_a_previous_release_warehouse(url, engine, monkeypatch, capsys):
@@ -340,7 +359,8 @@ def test_migrate_command_adopts_a_previous_release_warehouse(url, engine, monkey
     assert capsys.readouterr().out.splitlines() == [
         "adopted the warehouse created before migrations (checked, stamped 0001)",
         f"applied {REVISION_2_DOC}",
-        f"warehouse {redacted(url)} at revision 0002 (head)",
+        f"applied {REVISION_3_DOC}",
+        f"warehouse {redacted(url)} at revision 0003 (head)",
     ]
 
 
@@ -352,7 +372,7 @@ def test_migrate_command_fails_in_one_line(url, engine, monkeypatch, capsys) -> 
     assert cli.main(["migrate"]) == 1
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.startswith(f"lms-assets migrate: warehouse {redacted(url)} (revision 0002) differs")
+    assert err.startswith(f"lms-assets migrate: warehouse {redacted(url)} (revision 0003) differs")
     assert "enrollments.username: type VARCHAR(100) in the database" in err
     assert err.count("\n") == 1
 

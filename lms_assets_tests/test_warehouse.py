@@ -71,10 +71,15 @@ def test_failed_write_rolls_back_and_keeps_previous_rows(warehouse) -> None:
     small_batches = warehouse.model_copy(update={"batch_size": 2})
     # The duplicate key sits in the third batch: two batches are already inserted
     # inside the transaction when the database refuses it.
-    doomed = [_row(COURSE, uid) for uid in (10, 11, 12, 13, 14, 14)]
-    with pytest.raises(sa.exc.IntegrityError):
+    doomed = [
+        _row(COURSE, uid, email=f"learner{uid}@example.edu") for uid in (10, 11, 12, 13, 14, 14)
+    ]
+    with pytest.raises(sa.exc.IntegrityError) as error:
         small_batches.replace_partitions("enrollments", partition, doomed)
     assert _stored(warehouse) == before
+    # The database's refusal names no learner: bound values stay out of the message.
+    assert "@example.edu" not in str(error.value)
+    assert "hidden due to hide_parameters" in str(error.value)
 
 
 def test_rows_outside_the_partitions_are_refused_before_writing(warehouse) -> None:
@@ -263,3 +268,30 @@ def test_a_course_scope_cannot_replace_a_date_only_table(warehouse) -> None:
     """Replacing one course's day in a date-only table would delete the other courses' rows."""
     with pytest.raises(WarehouseError, match="tracking_quarantine has no course_id column"):
         warehouse.replace_partitions("tracking_quarantine", [Partition(COURSE, DAY)], [])
+
+
+def test_date_and_package_scopes_keep_their_rejected_records(warehouse) -> None:
+    """Rejected records are keyed by the Dagster partition key, whatever the scope's shape;
+    re-writing one scope replaces only its own."""
+    by_day = Partition(day=DAY)
+    package = Partition(package_id="MITx-6.002x-2013_Spring")
+    bad_line = RejectedRecord(by_day, "tracking logs", "time is missing", "log:3", code="missing")
+    bad_file = RejectedRecord(package, "research package", "no users table", "auth_user.sql")
+    quarantine = {"tracking_quarantine": []}
+    warehouse.write([by_day], quarantine, asset_name="split", rejected=[bad_line, bad_line])
+    warehouse.write([by_day], quarantine, asset_name="split", rejected=[bad_line])
+    warehouse.write([package], {}, asset_name="package", rejected=[bad_file])
+    frame = warehouse.read_frame(
+        sa.select(
+            rejected_records.c.asset_name,
+            rejected_records.c.partition_key,
+            rejected_records.c.course_id,
+            rejected_records.c.snapshot_date,
+            rejected_records.c.package_id,
+            rejected_records.c.reason_code,
+        ).order_by(rejected_records.c.asset_name)
+    )
+    assert [tuple(None if v != v else v for v in row) for row in frame.values.tolist()] == [
+        ("package", "MITx-6.002x-2013_Spring", None, None, "MITx-6.002x-2013_Spring", None),
+        ("split", DAY.isoformat(), None, DAY, None, "missing"),
+    ]

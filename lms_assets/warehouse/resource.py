@@ -157,8 +157,6 @@ class WarehouseResource(dg.ConfigurableResource):
                 if isinstance(rows, pa.Table)
                 else _prepare(table, rows, scope, loaded_at)
             )
-        if rejected:
-            _require_partition_columns(schema.rejected_records, scope)
         keys = scope.value_tuples()
         rejected_rows = []
         for seq, r in enumerate(rejected):
@@ -170,6 +168,7 @@ class WarehouseResource(dg.ConfigurableResource):
             rejected_rows.append(
                 {
                     "asset_name": asset_name,
+                    "partition_key": str(r.partition.partition_key),
                     **r.partition.columns,
                     "seq": seq,
                     "source": r.source,
@@ -230,13 +229,13 @@ class WarehouseResource(dg.ConfigurableResource):
                     rows_written=len(table_rows),
                     rejected_written=len(rejected_rows),
                 )
-            if set(scope.columns) <= set(partition_columns(rejects)):
-                for chunk in chunks:
-                    conn.execute(
-                        rejects.delete().where(
-                            rejects.c.asset_name == asset_name, partition_filter(rejects, chunk)
-                        )
+            for chunk in chunks:
+                conn.execute(
+                    rejects.delete().where(
+                        rejects.c.asset_name == asset_name,
+                        rejects.c.partition_key.in_([str(p.partition_key) for p in chunk]),
                     )
+                )
             for batch in _chunks(rejected_rows, self.batch_size):
                 conn.execute(rejects.insert(), list(batch))
         return summaries

@@ -54,8 +54,17 @@ rejected_records = sa.Table(
     "rejected_records",
     metadata,
     sa.Column("asset_name", sa.String(64), primary_key=True),
-    *_partition_columns(),
+    sa.Column(
+        "partition_key",
+        sa.String(300),
+        primary_key=True,
+        comment="Dagster partition key: course|date, date or package",
+    ),
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    # The partition's columns, those its shape has (the others NULL), for querying.
+    sa.Column("course_id", CourseIdType),
+    sa.Column("snapshot_date", sa.Date),
+    sa.Column("package_id", sa.String(255)),
     sa.Column("source", sa.String(64), nullable=False),
     sa.Column("record_key", sa.String(255)),
     sa.Column("reason", sa.String(1000), nullable=False),
