@@ -22,6 +22,7 @@ import pytest
 import sqlalchemy as sa
 
 from lms_assets import partitions
+from lms_assets.moodle import assets as moodle_assets
 from lms_assets.moodle.assets import average_per_student_per_day
 from lms_assets.moodle.definitions import ASSETS as MOODLE_ASSETS
 from lms_assets.moodle.resources import MoodleDatabaseResource, epoch_window
@@ -228,7 +229,9 @@ def moodle_resource(url: str, **overrides) -> MoodleDatabaseResource:
     return MoodleDatabaseResource(**{**settings, **overrides})
 
 
-def materialize(moodle, warehouse, instance, day=D, courses=COURSES, selection=None):
+def materialize(
+    moodle, warehouse, instance, day=D, courses=COURSES, selection=None, raise_on_error=True
+):
     partitions.register_courses(instance, partitions.moodle_courses, courses)
     results = [
         dg.materialize(
@@ -237,6 +240,7 @@ def materialize(moodle, warehouse, instance, day=D, courses=COURSES, selection=N
             selection=selection,
             resources={"moodle": moodle, "warehouse": warehouse},
             partition_key=Partition(course, day).partition_key,
+            raise_on_error=raise_on_error,
         )
         for course in courses
     ]
@@ -439,3 +443,26 @@ def test_the_sandbox_moodle_on_mariadb_answers_like_on_sqlite(tmp_path) -> None:
         cid: (len(c.learners), 3)
         for cid, c in zip(courses, university.courses.values(), strict=True)
     }
+
+
+def test_an_unknown_course_gets_no_row_and_fails_its_check(moodle_url, warehouse, instance):
+    """Course 999 is not on the site: no activity_counts row (zeros would read as 'nobody
+    looked'), the blocking course_in_moodle check fails; the known course is stored."""
+    results = materialize(
+        moodle_resource(moodle_url),
+        warehouse,
+        instance,
+        courses=["10", "999"],
+        selection=["activity_counts"],
+        raise_on_error=False,
+    )
+    checks = [{e.check_name: e.passed for e in r.get_asset_check_evaluations()} for r in results]
+    assert [c["course_in_moodle"] for c in checks] == [True, False]
+    assert [r.success for r in results] == [True, False]  # blocking: the run says so
+    assert sorted(stored(warehouse, "activity_counts", ["total_views"])) == ["10"]
+
+
+def test_a_course_key_of_unicode_digits_is_refused_by_name() -> None:
+    """'²' passes str.isdigit() but int() refuses it: named, not a crash."""
+    with pytest.raises(dg.Failure, match="Moodle course key '²' is not a Moodle course id"):
+        moodle_assets.moodle_course_ids([Partition("²", D)])

@@ -10,6 +10,7 @@ skipped 1 blank + 1 comment + 1 event without any course; split 10 events to VID
 """
 
 import dataclasses
+import datetime as dt
 import gzip
 import json
 import shutil
@@ -582,3 +583,24 @@ def test_a_missing_staging_never_replaces_stored_events(logs, warehouse, instanc
     ):
         run([tracking.tracking_events], logs, warehouse, instance, key)
     assert len(rows(warehouse, "tracking_events", ["event_id"])) == 9
+
+
+@pytest.mark.parametrize(
+    ("time", "expected"),
+    [
+        (1773100800, dt.datetime(2026, 3, 10)),  # Unix seconds
+        (1773100800123, dt.datetime(2026, 3, 10, 0, 0, 0, 123000)),  # milliseconds
+        (1773100800.5, dt.datetime(2026, 3, 10, 0, 0, 0, 500000)),
+    ],
+)
+def test_a_numeric_time_is_read_as_unix_time(time, expected) -> None:
+    line = json.dumps({"event_type": "play_video", "time": time, "context": {"course_id": VID}})
+    event = parse_line(line.encode())
+    assert isinstance(event, Event) and event.time == expected
+
+
+def test_a_time_that_is_no_date_is_quarantined_saying_so() -> None:
+    line = json.dumps({"event_type": "play_video", "time": True, "context": {"course_id": VID}})
+    outcome = parse_line(line.encode())
+    assert isinstance(outcome, Quarantined)
+    assert outcome.reason == "invalid time: time True is not a date"

@@ -104,11 +104,22 @@ STUDENTS_MATCH_SOURCE = quality.Rule(
 )
 
 
+COURSE_IN_MOODLE = quality.Rule(
+    "course_in_moodle",
+    "Every course partition is a course of the Moodle site; an unknown id gets no row "
+    "(not zero views) and fails this check.",
+    load_violations=lambda _w, _t, partitions, load: [
+        {"partition": str(p)} for p in partitions if not load.info[p]["in_moodle"]
+    ],
+)
+
+
 def moodle_course_ids(partitions: list[Partition]) -> list[int]:
     """Moodle course ids of the partitions; a non-numeric key is refused by name."""
     ids = []
     for partition in partitions:
-        if not partition.course_id.isdigit():
+        # isdigit() would accept "²" and other digits int() refuses: ASCII digits only.
+        if not (partition.course_id.isascii() and partition.course_id.isdigit()):
             raise dg.Failure(
                 description=f"Moodle course key {partition.course_id!r} is not a Moodle course "
                 "id (a positive integer); remove it from the moodle_courses partitions."
@@ -118,7 +129,9 @@ def moodle_course_ids(partitions: list[Partition]) -> list[int]:
 
 
 @dg.asset(
-    check_specs=quality.check_specs("activity_counts", RULES["activity_counts"], blocking=True),
+    check_specs=quality.check_specs(
+        "activity_counts", [*RULES["activity_counts"], COURSE_IN_MOODLE], blocking=True
+    ),
     **MOODLE_ASSET,
 )
 def activity_counts(
@@ -133,10 +146,16 @@ def activity_counts(
     """
     partitions = scope_of(context)
     days = sorted({p.day for p in partitions})
-    counts = moodle.view_counts(moodle_course_ids(partitions), days)
+    course_ids = moodle_course_ids(partitions)
+    counts = moodle.view_counts(course_ids, days)
+    known = {int(course.id) for course in moodle.course_details(course_ids)}
     zero = dict.fromkeys(moodle.view_components, 0)
     rows = []
     for partition in partitions:
+        if int(partition.course_id) not in known:
+            # No row rather than zeros that would read as "nobody looked"; the check says so.
+            context.log.warning(f"{partition}: course {partition.course_id} is not in Moodle")
+            continue
         views = counts.get((int(partition.course_id), partition.day), zero)
         row = {
             "course_id": partition.course_id,
@@ -149,6 +168,7 @@ def activity_counts(
     report = write_scope(
         warehouse, partitions, {"activity_counts": rows}, asset_name="activity_counts"
     )
+    report.info = {p: {"in_moodle": int(p.course_id) in known} for p in partitions}
     context.log.info(
         f"activity_counts: {len(rows)} course-days ({len(days)} days), "
         f"{sum(r['total_views'] for r in rows)} views"
@@ -166,7 +186,7 @@ def activity_counts(
         warehouse,
         report,
         "activity_counts",
-        RULES["activity_counts"],
+        [*RULES["activity_counts"], COURSE_IN_MOODLE],
         extra={
             "run_days": len(days),
             "run_total_views": sum(r["total_views"] for r in rows),

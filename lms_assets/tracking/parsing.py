@@ -70,8 +70,17 @@ def course_from_text(text: str | None) -> str | None:
 
 
 def _utc(value: Any) -> dt.datetime:
+    if type(value) in (int, float):
+        # Some exporters write Unix seconds; milliseconds when past the year 5138.
+        seconds = value / 1000 if value > 1e11 else value
+        try:
+            return dt.datetime.fromtimestamp(seconds, dt.UTC).replace(tzinfo=None)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"time {value!r} is not a date") from None
     if type(value) is not str or not value:
-        raise ValueError("time is missing")
+        raise ValueError(
+            "time is missing" if value in (None, "") else f"time {value!r} is not a date"
+        )
     # Open edX writes UTC ("+00:00" or "Z"); cutting the zone is 8x cheaper than converting.
     if value[-6:] == "+00:00":
         return dt.datetime.fromisoformat(value[:-6])
