@@ -33,7 +33,7 @@ tracking_courses_job = dg.define_asset_job(
 )
 
 
-@dg.sensor(name="tracking_log_files", job_name=SPLIT_JOB, minimum_interval_seconds=300)
+@dg.sensor(name="tracking_log_files", job=tracking_split_job, minimum_interval_seconds=300)
 def tracking_log_files(
     context: dg.SensorEvaluationContext, tracking_logs: TrackingLogFolderResource
 ) -> dg.SensorResult | dg.SkipReason:
