@@ -604,3 +604,31 @@ def test_a_time_that_is_no_date_is_quarantined_saying_so() -> None:
     outcome = parse_line(line.encode())
     assert isinstance(outcome, Quarantined)
     assert outcome.reason == "invalid time: time True is not a date"
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"username": "u" * 151}, "username is 151 characters long (limit 150)"),
+        ({"session": "s" * 65}, "session is 65 characters long (limit 64)"),
+        ({"event_source": "x" * 33}, "event_source is 33 characters long (limit 32)"),
+        ({"username": {"first": "Ann"}}, "username is a dict, not text"),
+        ({"context": {"course_id": VID, "user_id": 2**63}}, f"user_id {2**63} is outside"),
+        ({"event": {"attempts": 2**31}}, f"attempts {2**31} is outside 0..{2**31 - 1}"),
+    ],
+)
+def test_values_the_table_cannot_hold_are_quarantined_naming_the_field(fields, reason) -> None:
+    """Such a value used to fail the course-day's MariaDB load on every retry."""
+    record = {"event_type": "problem_check", "time": "2026-03-10T08:00:00+00:00"}
+    record["context"] = {"course_id": VID}
+    record.update(fields)
+    outcome = parse_line(json.dumps(record).encode())
+    assert isinstance(outcome, Quarantined)
+    assert outcome.reason.startswith(reason)
+
+
+def test_a_numeric_username_is_kept_as_text() -> None:
+    record = {"event_type": "play_video", "time": "2026-03-10T08:00:00Z", "username": 12345}
+    record["context"] = {"course_id": VID}
+    event = parse_line(json.dumps(record).encode())
+    assert isinstance(event, Event) and event.username == "12345"

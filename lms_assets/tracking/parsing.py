@@ -188,24 +188,62 @@ def parse_line(line: bytes) -> Event | Skipped | Quarantined:
         module_id = module.get("usage_key") if type(module) is dict else None
         position = success = problem_id = discussion = attempts = None
     user_id = context.get("user_id")
+    user_id = user_id if type(user_id) is int else _int(user_id)
+    attempts = attempts if type(attempts) is int else _int(attempts)
+    username, source, session = (
+        _scalar_text(get(n)) for n in ("username", "event_source", "session")
+    )
+    # A value its column cannot hold would fail the course-day's load on every retry:
+    # the line is quarantined with the field and the reason instead.
+    problem = _column_problem(user_id, attempts, username, source, session)
+    if problem:
+        return Quarantined(problem, _raw(line.strip()))
     return Event(
         hashlib.sha1(body).hexdigest(),
         when,
-        user_id if type(user_id) is int else _int(user_id),
-        get("username") or None,
+        user_id,
+        username,
         course_id if type(course_id) is str else str(course_id),
         course_from,
         event_type[:255],
-        get("event_source") or None,
-        get("session") or None,
+        source,
+        session,
         page[:1000] if page else None,
         _text(module_id, 255),
         float(position) if type(position) in (int, float) else None,
         problem_id[:255] if problem_id else None,
         (success == "correct") if type(success) is str else None,
-        attempts if type(attempts) is int else _int(attempts),
+        attempts,
         _text(discussion, 255),
     )
+
+
+# Column limits of tracking_events (tracking/schema.py) for the fields taken as they come.
+_TEXT_LIMITS = (("username", 150), ("event_source", 32), ("session", 64))
+_BIGINT_MAX, _INT_MAX = 2**63 - 1, 2**31 - 1
+
+
+def _scalar_text(value: Any) -> Any:
+    """A number where text is expected becomes its text; empty becomes None."""
+    if not value:
+        return None
+    return str(value) if type(value) in (int, float) else value
+
+
+def _column_problem(user_id: int | None, attempts: int | None, *texts: Any) -> str | None:
+    """Why the event's values do not fit tracking_events, or None."""
+    if user_id is not None and not 0 <= user_id <= _BIGINT_MAX:
+        return f"user_id {user_id} is outside 0..{_BIGINT_MAX}"
+    if attempts is not None and not 0 <= attempts <= _INT_MAX:
+        return f"attempts {attempts} is outside 0..{_INT_MAX}"
+    for (name, limit), value in zip(_TEXT_LIMITS, texts, strict=True):
+        if value is None:
+            continue
+        if type(value) is not str:
+            return f"{name} is a {type(value).__name__}, not text"
+        if len(value) > limit:
+            return f"{name} is {len(value)} characters long (limit {limit})"
+    return None
 
 
 def _raw(line: bytes) -> str:
