@@ -466,7 +466,7 @@ def test_several_days_split_in_one_run_like_a_backfill(logs, warehouse, instance
         warehouse, "tracking_quarantine", ["snapshot_date", "file_name", "line_number"]
     )
     assert [(d, f, n) for d, f, n in quarantined if d == day("2026-03-11")] == [
-        (day("2026-03-11"), "tracking-2026-03-11.log.gz", 3)
+        (day("2026-03-11"), "lms-1/tracking-2026-03-11.log.gz", 3)  # path below the folder
     ]
     assert len(quarantined) == 5  # the 10th's four and the 11th's one: each judged once
 
@@ -632,3 +632,53 @@ def test_a_numeric_username_is_kept_as_text() -> None:
     record["context"] = {"course_id": VID}
     event = parse_line(json.dumps(record).encode())
     assert isinstance(event, Event) and event.username == "12345"
+
+
+def _event_line(user_id: int, second: int) -> str:
+    return json.dumps(
+        {
+            "event_type": "play_video",
+            "time": f"{D}T10:{second // 60:02d}:{second % 60:02d}+00:00",
+            "context": {"course_id": VID, "user_id": user_id},
+        }
+    )
+
+
+def test_two_servers_files_of_the_same_name_keep_their_quarantine_apart(
+    tmp_path, sqlite_warehouse, instance
+) -> None:
+    """lms-1/ and lms-2/ both rotate tracking.log-<D>; each has a bad line 2. Both stay
+    (the quarantine key used to be the bare file name, so one overwrote the other)."""
+    for server in ("lms-1", "lms-2"):
+        folder = tmp_path / "logs" / server
+        folder.mkdir(parents=True)
+        (folder / f"tracking.log-{D}").write_text(f"{_event_line(1, 0)}\n{{broken\n")
+    logs = TrackingLogFolderResource(
+        path=str(tmp_path / "logs"), staging_path=str(tmp_path / "staging")
+    )
+    assert run([tracking.tracking_log_split], logs, sqlite_warehouse, instance, D, LENIENT).success
+    assert rows(sqlite_warehouse, "tracking_quarantine", ["file_name", "line_number"]) == [
+        (f"lms-1/tracking.log-{D}", 2),
+        (f"lms-2/tracking.log-{D}", 2),
+    ]
+
+
+def test_a_truncated_gzip_keeps_what_was_read_and_quarantines_the_rest(
+    tmp_path, sqlite_warehouse, instance
+) -> None:
+    """A .gz cut short (a copy interrupted mid-file) used to fail the whole day without
+    naming the file: now its complete lines are split, the break is one quarantined line
+    naming the file and where, and the day's split succeeds."""
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    whole = gzip.compress(("\n".join(_event_line(n, n) for n in range(1, 2001)) + "\n").encode())
+    (folder / f"tracking.log-{D}.gz").write_bytes(whole[: len(whole) // 2])
+    logs = TrackingLogFolderResource(path=str(folder), staging_path=str(tmp_path / "staging"))
+    assert run([tracking.tracking_log_split], logs, sqlite_warehouse, instance, D, LENIENT).success
+    [(name, line, reason)] = rows(
+        sqlite_warehouse, "tracking_quarantine", ["file_name", "line_number", "reason"]
+    )
+    [(events,)] = rows(sqlite_warehouse, "tracking_split_counts", ["events"])
+    assert name == f"tracking.log-{D}.gz"
+    assert 0 < events < 2000 and line == events + 1  # every line before the break was kept
+    assert reason.startswith(f"unreadable gzip after line {events}: EOFError")

@@ -10,6 +10,7 @@ import shutil
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -113,6 +114,7 @@ def tracking_log_split(
             staging,
             workers,
             on_file_read=lambda path, day=day: context.log.info(f"{day}: read {path.name}"),
+            root=Path(tracking_logs.path),
         )
         counts, courses = split.counts, split.courses
         context.log.info(

@@ -17,6 +17,7 @@ import datetime as dt
 import gzip
 import hashlib
 import os
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -128,29 +129,41 @@ def split_piece(
     buffered = 0
     home = piece.home
     number = 0
-    for number, line in enumerate(piece_lines(piece), start=1):
-        outcome = parse_line(line)
-        if type(outcome) is Event:
-            if day_start <= outcome.time < day_end:
-                course = outcome.course_id
-                buffer = buffers.get(course)
-                if buffer is None:
-                    buffer = buffers[course] = []
-                buffer.append(outcome)
-                buffered += 1
-                if buffered >= FLUSH_ROWS:  # one bound for all courses together
-                    _flush(buffers, courses, staging, piece.number)
-                    buffered = 0
-            elif home:
-                counts["other_day"] += 1
-        elif not home:
-            continue
-        elif type(outcome) is Skipped:
-            counts[outcome.kind] += 1
-        elif type(outcome) is Quarantined:
+    try:
+        for number, line in enumerate(piece_lines(piece), start=1):
+            outcome = parse_line(line)
+            if type(outcome) is Event:
+                if day_start <= outcome.time < day_end:
+                    course = outcome.course_id
+                    buffer = buffers.get(course)
+                    if buffer is None:
+                        buffer = buffers[course] = []
+                    buffer.append(outcome)
+                    buffered += 1
+                    if buffered >= FLUSH_ROWS:  # one bound for all courses together
+                        _flush(buffers, courses, staging, piece.number)
+                        buffered = 0
+                elif home:
+                    counts["other_day"] += 1
+            elif not home:
+                continue
+            elif type(outcome) is Skipped:
+                counts[outcome.kind] += 1
+            elif type(outcome) is Quarantined:
+                counts["quarantined"] += 1
+                if len(quarantine) < MAX_QUARANTINE_ROWS:
+                    quarantine.append((number, outcome.reason, outcome.raw))
+    except (OSError, EOFError, zlib.error) as exc:
+        if not piece.path.endswith(".gz"):
+            raise  # a plain file's read error (or a staging write's) is not data to keep
+        # A corrupt or truncated .gz: the lines read before stay; the rest of the file is one
+        # quarantined "line" that names the problem (the next day's split records it for a
+        # file read here only for late events), and the day goes on.
+        number += 1
+        if home:
             counts["quarantined"] += 1
-            if len(quarantine) < MAX_QUARANTINE_ROWS:
-                quarantine.append((number, outcome.reason, outcome.raw))
+            reason = f"unreadable gzip after line {number - 1}: {type(exc).__name__}: {exc}"
+            quarantine.append((number, reason[:255], ""))
     _flush(buffers, courses, staging, piece.number)
     result.lines = number
     counts["lines"] = number if home else 0
@@ -229,7 +242,8 @@ class DaySplit:
     peak_memory_mib: float | None = None  # the largest of any process that split a piece
     counts: Counter[str] = field(default_factory=Counter)  # lines by outcome
     courses: Counter[str] = field(default_factory=Counter)  # events staged per course
-    # (file name, file-wide line number, reason, raw text), at most MAX_QUARANTINE_ROWS
+    # (file path below the log folder, file-wide line number, reason, raw text), at most
+    # MAX_QUARANTINE_ROWS
     quarantine: list[tuple[str, int, str, str]] = field(default_factory=list)
 
 
@@ -242,8 +256,13 @@ def split_day(
     piece_bytes: int = PIECE_BYTES,
     parallel_min_bytes: int = PARALLEL_MIN_BYTES,
     on_file_read: Callable[[Path], None] = lambda path: None,
+    root: Path | None = None,
 ) -> DaySplit:
-    """Split ``(path, home)`` files into per-course staging under ``staging``."""
+    """Split ``(path, home)`` files into per-course staging under ``staging``.
+
+    Quarantined lines name their file by its path below ``root`` (the log folder), so two
+    log servers' ``tracking.log-20260310.gz`` in their own sub-folders stay apart.
+    """
     pieces = plan_pieces(files, piece_bytes)
     if sum(path.stat().st_size for path, _ in files) < parallel_min_bytes:
         workers = 1
@@ -256,7 +275,8 @@ def split_day(
         offset = lines_before[result.piece.path]
         for number, reason, raw in result.quarantine:
             if len(day.quarantine) < MAX_QUARANTINE_ROWS:
-                day.quarantine.append((path.name, offset + number, reason, raw))
+                name = str(path.relative_to(root)) if root is not None else path.name
+                day.quarantine.append((name, offset + number, reason, raw))
         lines_before[result.piece.path] += result.lines
         if result.peak_memory_mib is not None:
             day.peak_memory_mib = max(day.peak_memory_mib or 0.0, result.peak_memory_mib)
