@@ -45,6 +45,29 @@ def test_a_server_page_cap_below_our_limit_still_gets_everything(sandbox) -> Non
     assert sum(len(p.records) for p in pages) == total
 
 
+def test_a_count_below_the_records_does_not_stop_the_paging(sandbox) -> None:
+    expected = [lr.user_id for lr in sandbox.university.courses[COURSE].learners]
+    sandbox.faults.count_shortfall = len(expected) - 200  # `count` says one page's worth
+    pages = list(_api(sandbox).iter_enrollment_pages(COURSE))
+    assert [p.offset for p in pages] == [0, 200]
+    assert [r["user_id"] for p in pages for r in p.records] == expected
+    assert {p.reported_total for p in pages} == {200}
+
+
+def test_a_next_link_pointing_back_fails_after_two_requests(sandbox) -> None:
+    sandbox.faults.max_page_size = 50
+    sandbox.faults.self_next_offset = 50
+    api = _api(sandbox)
+    with pytest.raises(SourceResponseError) as error:
+        list(api.iter_enrollment_pages(COURSE))
+    assert str(error.value) == (
+        f"Open edX API GET course-enrollments-attributes/{encode_course_id(COURSE)}/"
+        "?limit=50&offset=50: 'next' (limit=50&offset=50) points at a page already requested: "
+        "the listing loops; stopped after 2 requests"
+    )
+    assert api.stats.requests == sandbox.served_count("enrollments") == 2
+
+
 def test_retry_after_is_honoured_and_retries_are_bounded(sandbox) -> None:
     sandbox.faults.throttle_rate = 1.0
     sandbox.faults.retry_after_seconds = 0.05

@@ -69,9 +69,10 @@ def enrollments(
     require_snapshot_days(partitions, f"{MOOC_SOURCE} (course-enrollments-attributes)")
 
     def fetch(partition: Partition) -> CourseLoad:
-        parsed, total = Parsed(), 0
+        parsed, total, served = Parsed(), 0, 0
         for page in openedx_api.iter_enrollment_pages(partition.course_id):
             total = page.reported_total
+            served += len(page.records)
             parse_records(
                 page.records,
                 parse_enrollment,
@@ -81,14 +82,24 @@ def enrollments(
                 parsed=parsed,
             )
         return CourseLoad(
-            {"enrollments": parsed.rows}, parsed.rejected, parsed.reasons, {"api_total": total}
+            {"enrollments": parsed.rows},
+            parsed.rejected,
+            parsed.reasons,
+            # Both, because either can be wrong: the API's count, and what its pages served.
+            {"api_total": total, "records_served": served},
         )
 
     report = load_per_course(context, partitions, warehouse, "enrollments", fetch)
     partition_metadata(
         context,
         "enrollments",
-        {p: {"api_reported_total": report.info[p]["api_total"]} for p in report.written},
+        {
+            p: {
+                "api_reported_total": report.info[p]["api_total"],
+                "api_records_served": report.info[p]["records_served"],
+            }
+            for p in report.written
+        },
     )
     return publish(
         context,

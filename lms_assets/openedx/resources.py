@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import dagster as dg
 import requests
@@ -17,6 +17,9 @@ from lms_assets.http_client import HttpApiResource
 
 @dataclass(frozen=True)
 class Page:
+    """One page of a listing: its records, the API's ``count`` (-1: none), and ``offset``,
+    the number of records the listing served before this page."""
+
     records: list[dict[str, Any]]
     reported_total: int
     offset: int
@@ -51,46 +54,83 @@ class OpenEdxApiResource(HttpApiResource):
         session.cookies.set("sessionid", self.session_id)
         session.cookies.set("edx-session", self.session_id)
 
-    def _pages(self, path: str, limit: int, *, count_required: bool = True) -> Iterator[Page]:
+    def _pages(
+        self, path: str, limit: int, *, key: str, count_required: bool = True
+    ) -> Iterator[Page]:
         """Every page of a DRF-style listing (limit/offset, ``count``, ``next``).
 
-        Without ``count_required`` a listing that gives no ``count`` is read until ``next``
-        is empty (the courses listing of some deployments).
+        ``next`` alone decides when the listing ends: a ``count`` that is too low
+        must not cut it short. Only ``next``'s query (offset, limit, ...) is used,
+        on our own ``base_url``: credentials never follow a link to another host.
+        A ``next`` already requested, or a page serving the same ``key`` values as
+        the page before, is a loop: SourceResponseError at once. Without
+        ``count_required`` a listing that gives no ``count`` is fine (the courses
+        listing of some deployments); ``reported_total`` is then -1.
         """
-        offset = 0
+        params: dict[str, str] = {"limit": str(limit), "offset": "0"}
+        requested: set[tuple[tuple[str, str], ...]] = set()
+        previous_keys: list[Any] = []
+        served = 0
         while True:
-            body = self.get_json(path, params={"limit": limit, "offset": offset})
+            where = f"{self.source_name} GET {path}?{urlencode(params)}"
+            requested.add(tuple(sorted(params.items())))
+            body = self.get_json(path, params=params)
             if not isinstance(body, dict) or not isinstance(body.get("results"), list):
                 raise SourceResponseError(
-                    f"{self.source_name} GET {path}?offset={offset}: expected an object with a "
-                    f"'results' list, got {type(body).__name__}"
+                    f"{where}: expected an object with a 'results' list, got {type(body).__name__}"
                 )
             records = body["results"]
             try:
                 total = int(body["count"])
             except (KeyError, TypeError, ValueError):
                 if count_required:
-                    raise SourceResponseError(
-                        f"{self.source_name} GET {path}?offset={offset}: missing or invalid 'count'"
-                    ) from None
-                total = offset + len(records) + (1 if body.get("next") else 0)
-            yield Page(records=records, reported_total=total, offset=offset)
-            offset += len(records)
-            if not records or offset >= total or body.get("next") in (None, ""):
+                    raise SourceResponseError(f"{where}: missing or invalid 'count'") from None
+                total = -1
+            keys = [r.get(key) if isinstance(r, dict) else None for r in records]
+            if any(k is not None for k in keys) and keys == previous_keys:
+                raise SourceResponseError(
+                    f"{where}: the page repeats the previous page's {len(keys)} {key}s "
+                    f"({keys[0]}...): the API ignores the offset; stopped after "
+                    f"{len(requested)} requests"
+                )
+            yield Page(records=records, reported_total=total, offset=served)
+            served += len(records)
+            previous_keys = keys
+            link = body.get("next")
+            if link in (None, ""):
                 return
+            if not isinstance(link, str):
+                raise SourceResponseError(f"{where}: 'next' is not a URL: {link!r}")
+            params = dict(parse_qsl(urlsplit(link).query, keep_blank_values=True))
+            if tuple(sorted(params.items())) in requested:
+                raise SourceResponseError(
+                    f"{where}: 'next' ({urlencode(params) or 'no query'}) points at a page "
+                    f"already requested: the listing loops; stopped after {len(requested)} "
+                    "requests"
+                )
+            if not records:
+                raise SourceResponseError(
+                    f"{where}: an empty page whose 'next' ({urlencode(params)}) is not empty"
+                )
 
     def iter_enrollment_pages(self, course_id: str) -> Iterator[Page]:
         """Yield every page of a course's enrollments (limit/offset pagination)."""
         log = dg.get_dagster_logger("lms_assets.openedx")
         path = f"course-enrollments-attributes/{encode_course_id(course_id)}/"
-        for page in self._pages(path, self.page_size):
-            done = min(page.offset + len(page.records), page.reported_total)
-            log.info(f"{course_id}: fetched {done}/{page.reported_total} enrollments")
+        served = total = 0
+        for page in self._pages(path, self.page_size, key="user_id"):
+            served, total = page.offset + len(page.records), page.reported_total
+            log.info(f"{course_id}: fetched {served} enrollments (the API's count: {total})")
             yield page
+        if served != total:
+            log.warning(
+                f"{course_id}: the pages served {served} enrollments but the API's count says "
+                f"{total}; every page up to an empty 'next' was read"
+            )
 
     def list_courses(self) -> list[dict[str, Any]]:
         """The course runs the API knows (``/courses/``), following the pages."""
-        pages = self._pages("courses/", 500, count_required=False)
+        pages = self._pages("courses/", 500, key="course_id", count_required=False)
         return [record for page in pages for record in page.records]
 
 

@@ -42,6 +42,12 @@ class FaultConfig:
     enrollment_defects: int = 0  # bad records appended to each course's enrollments
     malformed_learners: int = 0  # the first N learners of each course: H5P bodies always broken
     broken_endpoints: frozenset[str] = frozenset()  # endpoints that always answer 500
+    # Paged listings (enrollments, courses): a `count` this many records below what the pages
+    # serve ("next" stays right); requests past this offset served this offset's records again
+    # ("next" advancing as if they were not); the page at this offset naming itself as "next".
+    count_shortfall: int = 0
+    repeated_page_offset: int | None = None
+    self_next_offset: int | None = None
     seed: int = 0  # seeds the fault dice, so a faulty run can be replayed
 
 
@@ -310,11 +316,19 @@ class Sandbox:
 
     def _page(self, path: str, query: dict[str, str], records: list[dict]) -> dict[str, Any]:
         """One page of ``records`` with DRF's absolute next and previous links."""
+        faults = self.faults
         limit, offset = self._limit_offset(query)
         link = f"{self.base_url}{path}?limit={limit}&offset="
         next_url = None if offset + limit >= len(records) else f"{link}{offset + limit}"
+        if offset == faults.self_next_offset:
+            next_url = f"{link}{offset}"
         previous_url = None if offset == 0 else f"{link}{max(0, offset - limit)}"
-        return payloads.page(records, limit, offset, next_url, previous_url)
+        served_offset = offset
+        if faults.repeated_page_offset is not None and offset > faults.repeated_page_offset:
+            served_offset = faults.repeated_page_offset
+        body = payloads.page(records, limit, served_offset, next_url, previous_url)
+        body["count"] = max(0, body["count"] - faults.count_shortfall)
+        return body
 
     def _enrollment_defects(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Alternately a duplicate of an existing record and a record without user_id."""
