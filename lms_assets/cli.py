@@ -76,6 +76,12 @@ def _add_sandbox_options(parser: argparse.ArgumentParser, default_port: int) -> 
         "h5p_combined_progress, stats_activity",
     )
     group.add_argument(
+        "--echo-cookie-status",
+        type=int,
+        default=0,
+        help="answer every authenticated request with this 4xx, echoing its Cookie header",
+    )
+    group.add_argument(
         "--count-shortfall",
         type=int,
         default=0,
@@ -122,6 +128,7 @@ def _sandbox_from(args: argparse.Namespace) -> Sandbox:
         enrollment_defects=args.enrollment_defects,
         malformed_learners=args.malformed_learners,
         broken_endpoints=frozenset(args.broken_endpoint),
+        echo_cookie_status=args.echo_cookie_status,
         count_shortfall=args.count_shortfall,
         repeated_page_offset=args.repeated_page_offset,
         self_next_offset=args.self_next_offset,

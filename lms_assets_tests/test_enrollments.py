@@ -140,6 +140,30 @@ def test_wrong_session_id_fails_saying_authentication_failed_without_the_id(
     assert stored_rows(warehouse) == []
 
 
+def test_an_error_body_echoing_the_cookie_never_reaches_the_run_or_the_logs(
+    sandbox, warehouse, instance, capsys
+) -> None:
+    secret = "s3cret-cookie-9f8e7d"
+    sandbox.session_id = secret
+    sandbox.faults.echo_cookie_status = 400
+    result = materialize(sandbox, warehouse, instance)
+    assert not result.success
+    message = failure_message(result)
+    assert (
+        f"Open edX API GET course-enrollments-attributes/{encode_course_id(COURSE)}/ failed "
+        "with HTTP 400"
+    ) in message
+    assert "sessionid=[redacted]" in message
+    logged = "\n".join(
+        str(event.user_message) + str(event.dagster_event)
+        for event in instance.all_logs(result.run_id)
+    )
+    assert "failed with HTTP 400" in logged
+    captured = capsys.readouterr()
+    assert secret not in message + logged + captured.out + captured.err
+    assert stored_rows(warehouse) == []
+
+
 def test_yesterday_is_refused_because_the_api_only_has_today(
     sandbox, warehouse, instance, yesterday
 ) -> None:

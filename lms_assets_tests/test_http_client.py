@@ -114,6 +114,30 @@ def test_wrong_session_id_fails_at_once_without_revealing_it(sandbox) -> None:
     assert api.stats.requests == 1
 
 
+def test_an_error_body_echoing_the_cookie_is_redacted(sandbox) -> None:
+    sandbox.session_id = "s3cret-cookie-9f8e7d"
+    sandbox.faults.echo_cookie_status = 400
+    api = _api(sandbox, max_retries=5)
+    with pytest.raises(SourceRequestError) as error:
+        api.get_json("courses/")
+    message = str(error.value)
+    assert "s3cret" not in message
+    assert message == (
+        'Open edX API GET courses/ failed with HTTP 400: \'{"detail": "Bad request '
+        '(injected)", "cookie": "sessionid=[redacted]; edx-session=[redacted]", '
+        '"session": "[redacted]"}\''
+    )
+    assert api.stats.requests == 1
+
+
+def test_redaction_covers_encoded_secrets_and_credential_pairs(sandbox) -> None:
+    api = _api(sandbox, session_id="a/b c+d")
+    text = 'raw a/b c+d, url a%2Fb%20c%2Bd, json "a/b c+d", csrftoken=xyz; course=C+1'
+    assert api.redact(text) == (
+        'raw [redacted], url [redacted], json "[redacted]", csrftoken=[redacted]; course=C+1'
+    )
+
+
 def test_not_found_is_not_retried(sandbox) -> None:
     api = _api(sandbox)
     with pytest.raises(SourceRequestError, match="HTTP 404"):

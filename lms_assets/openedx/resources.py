@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
@@ -47,6 +47,9 @@ class OpenEdxApiResource(HttpApiResource):
     page_size: int = Field(
         default=200, gt=0, le=1000, description="`limit` of each enrollments page."
     )
+
+    def secret_values(self) -> Sequence[str]:
+        return (self.session_id,)
 
     def configure_session(self, session: requests.Session) -> None:
         # The seed sends the same value under both names; some deployments read one,

@@ -45,6 +45,9 @@ class FaultConfig:
     # Paged listings (enrollments, courses): a `count` this many records below what the pages
     # serve ("next" stays right); requests past this offset served this offset's records again
     # ("next" advancing as if they were not); the page at this offset naming itself as "next".
+    # Answer every MOOC API request with this 4xx, its body echoing the request's Cookie header
+    # and session value (as debug pages and some proxies do); 0: off.
+    echo_cookie_status: int = 0
     count_shortfall: int = 0
     repeated_page_offset: int | None = None
     self_next_offset: int | None = None
@@ -95,7 +98,9 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         try:
-            status, body, headers = sandbox.handle(url.path, query, self._session_cookie())
+            status, body, headers = sandbox.handle(
+                url.path, query, self._session_cookie(), self.headers.get("Cookie", "")
+            )
         except Exception as exc:  # a sandbox bug must not look like a network fault
             status, body, headers = 500, {"detail": f"sandbox error: {exc!r}"}, {}
         self._send(status, body, headers)
@@ -213,15 +218,15 @@ class Sandbox:
         return None
 
     def handle(
-        self, path: str, query: dict[str, str], session: str | None
+        self, path: str, query: dict[str, str], session: str | None, cookie_header: str = ""
     ) -> tuple[int, Any, dict[str, str]]:
-        endpoint, status, body, headers = self._route(path, query, session)
+        endpoint, status, body, headers = self._route(path, query, session, cookie_header)
         with self._served_lock:
             self.served[(endpoint, status)] += 1
         return status, body, headers
 
     def _route(
-        self, path: str, query: dict[str, str], session: str | None
+        self, path: str, query: dict[str, str], session: str | None, cookie_header: str = ""
     ) -> tuple[str, int, Any, dict[str, str]]:
         faults = self.faults
         if faults.latency_ms:
@@ -229,6 +234,9 @@ class Sandbox:
         is_mooc = path.startswith(MOOC_PREFIX)
         if is_mooc and session != self.session_id:
             return "auth", 401, {"detail": "Authentication credentials were not provided."}, {}
+        if is_mooc and faults.echo_cookie_status:
+            echo = {"detail": "Bad request (injected)", "cookie": cookie_header, "session": session}
+            return "fault", faults.echo_cookie_status, echo, {}
 
         fault = self._pick_fault()
         if fault == "error":
