@@ -6,7 +6,12 @@ import pytest
 
 from lms_assets.errors import SourceAuthenticationError, SourceRequestError, SourceResponseError
 from lms_assets.http_client import RateLimiter, parse_retry_after
-from lms_assets.openedx.resources import OpenEdxApiResource, encode_course_id
+from lms_assets.openedx.resources import (
+    H5PApiResource,
+    OpenEdxApiResource,
+    encode_course_id,
+    encode_h5p_course_id,
+)
 
 COURSE = "course-v1:SANDBOX+CS101+2026_T1"
 
@@ -27,6 +32,32 @@ def test_course_ids_are_encoded_with_no_safe_characters() -> None:
     assert encode_course_id("course-v1:DHQG-HCM+FM101+2025_S2") == (
         "course-v1%3ADHQG-HCM%2BFM101%2B2025_S2"
     )
+
+
+def test_h5p_course_ids_stay_raw_except_what_breaks_a_path() -> None:
+    assert encode_h5p_course_id("course-v1:DHQG-HCM+FM101+2025_S2") == (
+        "course-v1:DHQG-HCM+FM101+2025_S2"
+    )
+    assert encode_h5p_course_id("a#b?c%41/d e\tf") == "a%23b%3Fc%2541%2Fd%20e%09f"
+
+
+def test_an_h5p_course_key_with_a_hash_reaches_the_sandbox_intact(sandbox) -> None:
+    key = "course-v1:SANDBOX+CS#101+2026 T1/a?b%41"
+    course = sandbox.university.courses.pop(COURSE)
+    course.course_id = key
+    sandbox.university.courses[key] = course
+    learner = next(lr for lr in course.learners if lr.last_activity is not None)
+    api = H5PApiResource(
+        base_url=sandbox.h5p_base_url, backoff_seconds=0.0, requests_per_second=0.0
+    )
+    body = api.learner_data("scores", learner.user_id, key)
+    assert body is not None and body["course_id"] == key
+    assert body["user_id"] == str(learner.user_id)
+    # On the wire ':' and '+' are raw, as the plugin wants them.
+    assert list(sandbox.paths) == [
+        f"/wp-json/mooc/v1/scores/{learner.user_id}/"
+        "course-v1:SANDBOX+CS%23101+2026%20T1%2Fa%3Fb%2541"
+    ]
 
 
 def test_enrollment_pages_follow_limit_and_offset(sandbox) -> None:

@@ -30,6 +30,19 @@ def encode_course_id(course_id: str) -> str:
     return quote(course_id, safe="")
 
 
+# What would cut or re-route a path segment ('?' starts the query, '#' the fragment, '/' a
+# new segment, '%' an escape) or is not allowed in a URL (whitespace).
+_H5P_PATH_ESCAPES = {"%": "%25", "?": "%3F", "#": "%23", "/": "%2F"}
+
+
+def encode_h5p_course_id(course_id: str) -> str:
+    """The H5P plugin takes course ids raw (':' and '+' as they are): escape only what breaks
+    the path, which the server decodes once before the plugin sees it."""
+    return "".join(
+        _H5P_PATH_ESCAPES.get(c) or (quote(c, safe="") if c.isspace() else c) for c in course_id
+    )
+
+
 class OpenEdxApiResource(HttpApiResource):
     """The Open edX custom API, authenticated with the browser's ``sessionid`` cookie.
 
@@ -141,8 +154,9 @@ class H5PApiResource(HttpApiResource):
     """The H5P plugin API of the course's WordPress (``/wp-json/mooc/v1``).
 
     Per-learner endpoints; course ids go into the path raw (the plugin does not
-    decode them). Calls for different learners run concurrently, at most
-    ``max_concurrency`` at a time and never faster than ``requests_per_second``.
+    decode them), except for what would break the path (``encode_h5p_course_id``).
+    Calls for different learners run concurrently, at most ``max_concurrency`` at a
+    time and never faster than ``requests_per_second``.
     """
 
     source_name: ClassVar[str] = "H5P API"
@@ -153,10 +167,10 @@ class H5PApiResource(HttpApiResource):
 
     def learner_data(self, endpoint: str, user_id: int, course_id: str) -> dict[str, Any] | None:
         """One learner's body from ``endpoint``; None when the API has no data (404)."""
-        body = self.get_json(f"{endpoint}/{user_id}/{course_id}", not_found_ok=True)
+        path = f"{endpoint}/{user_id}/{encode_h5p_course_id(course_id)}"
+        body = self.get_json(path, not_found_ok=True)
         if body is not None and not isinstance(body, dict):
             raise SourceResponseError(
-                f"{self.source_name} GET {endpoint}/{user_id}/{course_id}: expected an object, "
-                f"got {type(body).__name__}"
+                f"{self.source_name} GET {path}: expected an object, got {type(body).__name__}"
             )
         return body

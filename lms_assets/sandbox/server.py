@@ -12,7 +12,7 @@ import random
 import re
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -85,6 +85,17 @@ _H5P_PATH = re.compile(
 )
 
 
+def _path_value(raw: str) -> str:
+    """A path segment as the real routes see it: percent-decoded once by the web server.
+
+    Both APIs match their routes on the decoded path. '+' stays '+' (a path is not a
+    form body), and nothing is decoded a second time: the H5P plugin does not decode the
+    course id it is given, so ':' and '+' must arrive raw and '%41' stays '%41' only
+    when sent as '%2541'.
+    """
+    return unquote(raw)
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
@@ -141,6 +152,7 @@ class Sandbox:
         self.session_id = session_id
         self.verbose = verbose
         self.served: Counter[tuple[str, int]] = Counter()
+        self.paths: deque[str] = deque(maxlen=1000)  # raw request paths, as they arrived
         self._served_lock = threading.Lock()
         self._dice_seed = self.faults.seed
         self._dice = random.Random(self._dice_seed)
@@ -223,6 +235,7 @@ class Sandbox:
         endpoint, status, body, headers = self._route(path, query, session, cookie_header)
         with self._served_lock:
             self.served[(endpoint, status)] += 1
+            self.paths.append(path)
         return status, body, headers
 
     def _route(
@@ -266,7 +279,7 @@ class Sandbox:
         if path.rstrip("/") == MOOC_PREFIX + "/courses":
             return "courses", 200, self._page(path, query, payloads.courses(uni))
         if match := _MOOC_PATH.match(path):
-            course = uni.course(unquote(match["course"]))
+            course = uni.course(_path_value(match["course"]))
             route = _MOOC_ROUTES[match["route"]]
             if course is None:
                 return route, 404, {"detail": "Course not found."}
@@ -287,7 +300,7 @@ class Sandbox:
             return route, 200, builder(course)
         if match := _H5P_PATH.match(path):
             route = match["route"]
-            course = uni.course(unquote(match["course"]))
+            course = uni.course(_path_value(match["course"]))
             learner = None
             if course is not None and match["user"].isdigit():
                 learner = course.by_user.get(int(match["user"]))
@@ -308,7 +321,7 @@ class Sandbox:
         match = _H5P_PATH.match(path)
         if not match or not self.faults.malformed_learners or not match["user"].isdigit():
             return False
-        course = self.university.course(unquote(match["course"]))
+        course = self.university.course(_path_value(match["course"]))
         if course is None:
             return False
         broken = {lr.user_id for lr in course.learners[: self.faults.malformed_learners]}
