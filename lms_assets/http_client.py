@@ -69,7 +69,10 @@ class RateLimiter:
 
 @dataclass
 class RequestStats:
-    """Counters for one resource instance; safe to update from several threads."""
+    """Counters for one resource instance; safe to update from several threads.
+
+    Assets report ``stats.since(start)``, not the instance's totals (see :meth:`since`).
+    """
 
     requests: int = 0
     retries: int = 0
@@ -86,9 +89,26 @@ class RequestStats:
             for name, value in increments.items():
                 setattr(self, name, getattr(self, name) + value)
 
+    def copy(self) -> RequestStats:
+        with self._lock:
+            return RequestStats(**self._values())
+
+    def since(self, start: RequestStats) -> RequestStats:
+        """The requests counted after ``start`` (a ``copy()``): one asset's own figures.
+
+        A resource instance is shared by every step a process runs, so its totals mix
+        the assets of a run; steps in one process run one after the other, so the
+        difference is the step's own (its own threads included).
+        """
+        now, then = self.copy()._values(), start._values()
+        return RequestStats(**{name: now[name] - then[name] for name in now})
+
+    def _values(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_lock"}
+
     def as_metadata(self, prefix: str) -> dict[str, Any]:
         with self._lock:
-            values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_lock"}
+            values = self._values()
         values["retry_after_seconds"] = round(values["retry_after_seconds"], 3)
         return {f"{prefix}_{k}": v for k, v in values.items()}
 

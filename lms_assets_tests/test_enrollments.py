@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from lms_assets import partitions
 from lms_assets.errors import SourceAuthenticationError
-from lms_assets.openedx.assets import enrollments
+from lms_assets.openedx.assets import enrollments, mooc_grades
 from lms_assets.openedx.resources import OpenEdxApiResource, encode_course_id
 from lms_assets.openedx.schema import enrollments as enrollments_table
 from lms_assets.partitions import Partition, SnapshotDateError
@@ -256,3 +256,29 @@ def test_a_repeated_page_fails_the_course_within_four_requests(
     assert stored_rows(warehouse) == clean  # the partition keeps its last good load
     assert check_outcomes(result) == {}
     assert warehouse.read_frame(sa.select(rejected_records.c.seq)).empty
+
+
+def test_each_asset_of_a_run_counts_only_its_own_requests(sandbox, warehouse, instance) -> None:
+    partitions.register_courses(
+        instance, partitions.openedx_courses, list(sandbox.university.courses)
+    )
+    api = OpenEdxApiResource(
+        base_url=sandbox.openedx_base_url,
+        session_id=sandbox.session_id,
+        backoff_seconds=0.0,
+        requests_per_second=0.0,
+    )
+    result = dg.materialize(
+        [enrollments, mooc_grades],
+        instance=instance,
+        resources={"openedx_api": api, "warehouse": warehouse},
+        partition_key=Partition(COURSE, partitions.today()).partition_key,
+    )
+    assert result.success
+    requests = {
+        node: result.asset_materializations_for_node(node)[0].metadata["run_http_requests"].value
+        for node in ("enrollments", "mooc_grades")
+    }
+    # Two enrollments pages, then one export call; the shared resource saw all three.
+    assert requests == {"enrollments": 2, "mooc_grades": 1}
+    assert sandbox.served_count("enrollments") == 2 and sandbox.served_count("grades") == 1

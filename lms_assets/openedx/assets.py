@@ -65,6 +65,7 @@ def enrollments(
     All pages (limit/offset) are fetched before the course's partition is
     replaced, so a failed fetch never leaves half a course behind.
     """
+    http_start = openedx_api.stats.copy()
     partitions = scope_of(context)
     require_snapshot_days(partitions, f"{MOOC_SOURCE} (course-enrollments-attributes)")
 
@@ -107,7 +108,10 @@ def enrollments(
         report,
         "enrollments",
         RULES["enrollments"],
-        extra={"warehouse": warehouse.display_url, **openedx_api.stats.as_metadata("run_http")},
+        extra={
+            "warehouse": warehouse.display_url,
+            **openedx_api.stats.since(http_start).as_metadata("run_http"),
+        },
     )
 
 
@@ -128,6 +132,7 @@ def _export_asset(
         openedx_api: OpenEdxApiResource,
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
+        http_start = openedx_api.stats.copy()
         partitions = scope_of(context)
         require_snapshot_days(partitions, f"{MOOC_SOURCE} (export/{endpoint})")
 
@@ -148,7 +153,7 @@ def _export_asset(
             report,
             name,
             RULES[name],
-            extra=openedx_api.stats.as_metadata("run_http"),
+            extra=openedx_api.stats.since(http_start).as_metadata("run_http"),
         )
 
     return export
@@ -267,6 +272,7 @@ def course_stats_benchmarks(
     same day and the ``*_source`` column says ``computed``. Grade percentiles
     always come from ``mooc_grades``.
     """
+    http_start = openedx_api.stats.copy()
     partitions = scope_of(context)
     require_snapshot_days(partitions, f"{MOOC_SOURCE} (stats)")
     own = _own_figures(warehouse, partitions)
@@ -335,6 +341,6 @@ def course_stats_benchmarks(
             "benchmarks": dg.MetadataValue.md(
                 markdown_table(stored[shown].head(50).to_dict("records"), shown)
             ),
-            **openedx_api.stats.as_metadata("run_http"),
+            **openedx_api.stats.since(http_start).as_metadata("run_http"),
         },
     )
