@@ -190,7 +190,8 @@ class HttpApiResource(dg.ConfigurableResource):
             text = text.replace(form, REDACTED)
         return _CREDENTIAL_PAIR.sub(lambda m: m[1] + REDACTED, text)
 
-    def _error(self, kind: type[E], message: str) -> E:
+    def redacted_error(self, kind: type[E], message: str) -> E:
+        """The error to raise with ``message``: every message of a source is built here."""
         return kind(self.redact(message))
 
     # -- state --------------------------------------------------------------------------------
@@ -254,7 +255,7 @@ class HttpApiResource(dg.ConfigurableResource):
             else:
                 status = response.status_code
                 if status in (401, 403):
-                    raise self._error(
+                    raise self.redacted_error(
                         SourceAuthenticationError,
                         f"{self.source_name} authentication failed (HTTP {status}) for "
                         f"GET {path}: the credentials were rejected or have expired; "
@@ -280,7 +281,7 @@ class HttpApiResource(dg.ConfigurableResource):
                 else:
                     # Redacted before it is cut, so no part of a secret is left at the end.
                     body = self.redact(response.text)[:200]
-                    raise self._error(
+                    raise self.redacted_error(
                         SourceRequestError, f"{what} failed with HTTP {status}: {body!r}"
                     )
             if attempt == self.max_retries:
@@ -298,6 +299,6 @@ class HttpApiResource(dg.ConfigurableResource):
                 )
             )
             time.sleep(wait)
-        raise self._error(
+        raise self.redacted_error(
             last_error, f"{what} failed after {self.max_retries + 1} attempts: {last_problem}"
         )

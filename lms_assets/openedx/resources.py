@@ -92,22 +92,26 @@ class OpenEdxApiResource(HttpApiResource):
             requested.add(tuple(sorted(params.items())))
             body = self.get_json(path, params=params)
             if not isinstance(body, dict) or not isinstance(body.get("results"), list):
-                raise SourceResponseError(
-                    f"{where}: expected an object with a 'results' list, got {type(body).__name__}"
+                raise self.redacted_error(
+                    SourceResponseError,
+                    f"{where}: expected an object with a 'results' list, got {type(body).__name__}",
                 )
             records = body["results"]
             try:
                 total = int(body["count"])
             except (KeyError, TypeError, ValueError):
                 if count_required:
-                    raise SourceResponseError(f"{where}: missing or invalid 'count'") from None
+                    raise self.redacted_error(
+                        SourceResponseError, f"{where}: missing or invalid 'count'"
+                    ) from None
                 total = -1
             keys = [r.get(key) if isinstance(r, dict) else None for r in records]
             if any(k is not None for k in keys) and keys == previous_keys:
-                raise SourceResponseError(
+                raise self.redacted_error(
+                    SourceResponseError,
                     f"{where}: the page repeats the previous page's {len(keys)} {key}s "
                     f"({keys[0]}...): the API ignores the offset; stopped after "
-                    f"{len(requested)} requests"
+                    f"{len(requested)} requests",
                 )
             yield Page(records=records, reported_total=total, offset=served)
             served += len(records)
@@ -116,17 +120,21 @@ class OpenEdxApiResource(HttpApiResource):
             if link in (None, ""):
                 return
             if not isinstance(link, str):
-                raise SourceResponseError(f"{where}: 'next' is not a URL: {link!r}")
+                raise self.redacted_error(
+                    SourceResponseError, f"{where}: 'next' is not a URL: {link!r}"
+                )
             params = dict(parse_qsl(urlsplit(link).query, keep_blank_values=True))
             if tuple(sorted(params.items())) in requested:
-                raise SourceResponseError(
+                raise self.redacted_error(
+                    SourceResponseError,
                     f"{where}: 'next' ({urlencode(params) or 'no query'}) points at a page "
                     f"already requested: the listing loops; stopped after {len(requested)} "
-                    "requests"
+                    "requests",
                 )
             if not records:
-                raise SourceResponseError(
-                    f"{where}: an empty page whose 'next' ({urlencode(params)}) is not empty"
+                raise self.redacted_error(
+                    SourceResponseError,
+                    f"{where}: an empty page whose 'next' ({urlencode(params)}) is not empty",
                 )
 
     def iter_enrollment_pages(self, course_id: str) -> Iterator[Page]:
@@ -170,7 +178,8 @@ class H5PApiResource(HttpApiResource):
         path = f"{endpoint}/{user_id}/{encode_h5p_course_id(course_id)}"
         body = self.get_json(path, not_found_ok=True)
         if body is not None and not isinstance(body, dict):
-            raise SourceResponseError(
-                f"{self.source_name} GET {path}: expected an object, got {type(body).__name__}"
+            raise self.redacted_error(
+                SourceResponseError,
+                f"{self.source_name} GET {path}: expected an object, got {type(body).__name__}",
             )
         return body

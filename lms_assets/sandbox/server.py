@@ -2,7 +2,9 @@
 
 It authenticates the MOOC API like the real one (``sessionid`` cookie, 401
 without it) and injects faults on request: latency, 500s, 429s with
-Retry-After, requests that hang past the client's timeout, malformed bodies.
+Retry-After, requests that hang past the client's timeout, malformed bodies,
+listings whose `count` is too low or whose pages loop, 4xx bodies echoing the
+request's cookie.
 """
 
 from __future__ import annotations
