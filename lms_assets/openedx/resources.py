@@ -75,8 +75,8 @@ class OpenEdxApiResource(HttpApiResource):
     ) -> Iterator[Page]:
         """Every page of a DRF-style listing (limit/offset, ``count``, ``next``).
 
-        ``next`` alone decides when the listing ends: a ``count`` that is too low
-        must not cut it short. Only ``next``'s query (offset, limit, ...) is used,
+        ``next`` decides when the listing ends (or an empty page): a ``count`` that
+        is too low must not cut it short. Only ``next``'s query (offset, limit, ...) is used,
         on our own ``base_url``: credentials never follow a link to another host.
         A ``next`` already requested, or a page serving the same ``key`` values as
         the page before, is a loop: SourceResponseError at once. Without
@@ -117,7 +117,9 @@ class OpenEdxApiResource(HttpApiResource):
             served += len(records)
             previous_keys = keys
             link = body.get("next")
-            if link in (None, ""):
+            # An empty page ends the listing whatever `next` says: a `count` too high makes
+            # DRF link on past the end, and those pages have nothing more to give.
+            if link in (None, "") or not records:
                 return
             if not isinstance(link, str):
                 raise self.redacted_error(
@@ -130,11 +132,6 @@ class OpenEdxApiResource(HttpApiResource):
                     f"{where}: 'next' ({urlencode(params) or 'no query'}) points at a page "
                     f"already requested: the listing loops; stopped after {len(requested)} "
                     "requests",
-                )
-            if not records:
-                raise self.redacted_error(
-                    SourceResponseError,
-                    f"{where}: an empty page whose 'next' ({urlencode(params)}) is not empty",
                 )
 
     def iter_enrollment_pages(self, course_id: str) -> Iterator[Page]:

@@ -44,12 +44,12 @@ class FaultConfig:
     enrollment_defects: int = 0  # bad records appended to each course's enrollments
     malformed_learners: int = 0  # the first N learners of each course: H5P bodies always broken
     broken_endpoints: frozenset[str] = frozenset()  # endpoints that always answer 500
-    # Paged listings (enrollments, courses): a `count` this many records below what the pages
-    # serve ("next" stays right); requests past this offset served this offset's records again
-    # ("next" advancing as if they were not); the page at this offset naming itself as "next".
     # Answer every MOOC API request with this 4xx, its body echoing the request's Cookie header
     # and session value (as debug pages and some proxies do); 0: off.
     echo_cookie_status: int = 0
+    # Paged listings (enrollments, courses): a `count` this many records below what the pages
+    # serve ("next" stays right); requests past this offset served this offset's records again
+    # ("next" advancing as if they were not); the page at this offset naming itself as "next".
     count_shortfall: int = 0
     repeated_page_offset: int | None = None
     self_next_offset: int | None = None
@@ -91,9 +91,8 @@ def _path_value(raw: str) -> str:
     """A path segment as the real routes see it: percent-decoded once by the web server.
 
     Both APIs match their routes on the decoded path. '+' stays '+' (a path is not a
-    form body), and nothing is decoded a second time: the H5P plugin does not decode the
-    course id it is given, so ':' and '+' must arrive raw and '%41' stays '%41' only
-    when sent as '%2541'.
+    form body) and nothing is decoded a second time (the H5P plugin does not decode the
+    course id it is given): a literal '%' in a course id must arrive as '%25'.
     """
     return unquote(raw)
 
