@@ -75,6 +75,30 @@ def _add_sandbox_options(parser: argparse.ArgumentParser, default_port: int) -> 
         help="an endpoint that always answers 500 (repeatable), e.g. "
         "h5p_combined_progress, stats_activity",
     )
+    group.add_argument(
+        "--echo-cookie-status",
+        type=int,
+        default=0,
+        help="answer every authenticated request with this 4xx, echoing its Cookie header",
+    )
+    group.add_argument(
+        "--count-shortfall",
+        type=int,
+        default=0,
+        help="paged listings report a `count` this many records too low",
+    )
+    group.add_argument(
+        "--repeated-page-offset",
+        type=int,
+        default=None,
+        help="listing requests past this offset get this offset's page again",
+    )
+    group.add_argument(
+        "--self-next-offset",
+        type=int,
+        default=None,
+        help="the listing page at this offset names itself as `next`",
+    )
     group.add_argument("--fault-seed", type=int, default=0, help="seeds the fault dice")
     group.add_argument(
         "--moodle-url",
@@ -104,6 +128,10 @@ def _sandbox_from(args: argparse.Namespace) -> Sandbox:
         enrollment_defects=args.enrollment_defects,
         malformed_learners=args.malformed_learners,
         broken_endpoints=frozenset(args.broken_endpoint),
+        echo_cookie_status=args.echo_cookie_status,
+        count_shortfall=args.count_shortfall,
+        repeated_page_offset=args.repeated_page_offset,
+        self_next_offset=args.self_next_offset,
         seed=args.fault_seed,
     )
     return Sandbox(

@@ -9,11 +9,15 @@ materialization metadata.
 from __future__ import annotations
 
 import email.utils
+import json
 import random
+import re
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
+from urllib.parse import quote
 
 import dagster as dg
 import requests
@@ -28,6 +32,13 @@ from lms_assets.errors import (
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 USER_AGENT = "lms-assets/0.1 (+https://github.com/lms-assets)"
+REDACTED = "[redacted]"
+E = TypeVar("E", bound=SourceError)
+# `name=value` pairs whose name says credential (sessionid=, edx-session=, csrftoken=, ...):
+# redacted whatever their value, since a body may echo a cookie we do not know the value of.
+_CREDENTIAL_PAIR = re.compile(
+    r"(?i)\b([\w.-]*(?:session|token|secret|passw|auth)[\w.-]*=)([^\s;&,'\"\\]+)"
+)
 
 
 class RateLimiter:
@@ -58,7 +69,10 @@ class RateLimiter:
 
 @dataclass
 class RequestStats:
-    """Counters for one resource instance; safe to update from several threads."""
+    """Counters for one resource instance; safe to update from several threads.
+
+    Assets report ``stats.since(start)``, not the instance's totals (see :meth:`since`).
+    """
 
     requests: int = 0
     retries: int = 0
@@ -75,9 +89,26 @@ class RequestStats:
             for name, value in increments.items():
                 setattr(self, name, getattr(self, name) + value)
 
+    def copy(self) -> RequestStats:
+        with self._lock:
+            return RequestStats(**self._values())
+
+    def since(self, start: RequestStats) -> RequestStats:
+        """The requests counted after ``start`` (a ``copy()``): one asset's own figures.
+
+        A resource instance is shared by every step a process runs, so its totals mix
+        the assets of a run; steps in one process run one after the other, so the
+        difference is the step's own (its own threads included).
+        """
+        now, then = self.copy()._values(), start._values()
+        return RequestStats(**{name: now[name] - then[name] for name in now})
+
+    def _values(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_lock"}
+
     def as_metadata(self, prefix: str) -> dict[str, Any]:
         with self._lock:
-            values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "_lock"}
+            values = self._values()
         values["retry_after_seconds"] = round(values["retry_after_seconds"], 3)
         return {f"{prefix}_{k}": v for k, v in values.items()}
 
@@ -139,6 +170,30 @@ class HttpApiResource(dg.ConfigurableResource):
     def configure_session(self, session: requests.Session) -> None:
         """Add credentials to a new session (cookies, headers). Default: none."""
 
+    def secret_values(self) -> Sequence[str]:
+        """The credentials this source sends, never to appear in a message. Default: none."""
+        return ()
+
+    def redact(self, text: str) -> str:
+        """``text`` without the secret values (raw, URL- and JSON-escaped) and credential pairs.
+
+        Every message this client builds passes through here: error bodies may echo
+        the request's cookie, and messages end up in run storage, logs and emails.
+        """
+        forms = {
+            form
+            for secret in self.secret_values()
+            if secret
+            for form in (secret, quote(secret, safe=""), json.dumps(secret)[1:-1])
+        }
+        for form in sorted(forms, key=len, reverse=True):  # longest first: no partial leftovers
+            text = text.replace(form, REDACTED)
+        return _CREDENTIAL_PAIR.sub(lambda m: m[1] + REDACTED, text)
+
+    def redacted_error(self, kind: type[E], message: str) -> E:
+        """The error to raise with ``message``: every message of a source is built here."""
+        return kind(self.redact(message))
+
     # -- state --------------------------------------------------------------------------------
     def _state(self) -> _Runtime:
         with self._runtime_lock:
@@ -174,7 +229,8 @@ class HttpApiResource(dg.ConfigurableResource):
 
         Raises ``SourceAuthenticationError`` at once on 401/403, and
         ``SourceRequestError``/``SourceResponseError`` when the request still fails
-        after ``max_retries`` retries. Messages never contain credentials.
+        after ``max_retries`` retries. Messages never contain credentials: every one
+        passes through :meth:`redact`.
         """
         state = self._state()
         log = dg.get_dagster_logger("lms_assets.http")
@@ -199,10 +255,11 @@ class HttpApiResource(dg.ConfigurableResource):
             else:
                 status = response.status_code
                 if status in (401, 403):
-                    raise SourceAuthenticationError(
+                    raise self.redacted_error(
+                        SourceAuthenticationError,
                         f"{self.source_name} authentication failed (HTTP {status}) for "
                         f"GET {path}: the credentials were rejected or have expired; "
-                        f"{self.credential_hint}."
+                        f"{self.credential_hint}.",
                     )
                 if status == 404 and not_found_ok:
                     return None
@@ -212,7 +269,8 @@ class HttpApiResource(dg.ConfigurableResource):
                     except ValueError:
                         state.stats.add(malformed_bodies=1)
                         last_error = SourceResponseError
-                        last_problem = f"body is not valid JSON (starts {response.text[:60]!r})"
+                        start = self.redact(response.text)[:60]  # redact, then cut
+                        last_problem = f"body is not valid JSON (starts {start!r})"
                 elif status in RETRYABLE_STATUSES:
                     if status == 429:
                         state.stats.add(throttled_429=1)
@@ -221,8 +279,10 @@ class HttpApiResource(dg.ConfigurableResource):
                     retry_after = parse_retry_after(response.headers.get("Retry-After"))
                     last_problem = f"HTTP {status}"
                 else:
-                    raise SourceRequestError(
-                        f"{what} failed with HTTP {status}: {response.text[:200]!r}"
+                    # Redacted before it is cut, so no part of a secret is left at the end.
+                    body = self.redact(response.text)[:200]
+                    raise self.redacted_error(
+                        SourceRequestError, f"{what} failed with HTTP {status}: {body!r}"
                     )
             if attempt == self.max_retries:
                 break
@@ -234,7 +294,11 @@ class HttpApiResource(dg.ConfigurableResource):
                 wait = min(backoff * (0.5 + random.random() / 2), self.max_backoff_seconds)
             state.stats.add(retries=1)
             log.info(
-                f"{what}: {last_problem}; retry {attempt + 1}/{self.max_retries} in {wait:.2f}s"
+                self.redact(
+                    f"{what}: {last_problem}; retry {attempt + 1}/{self.max_retries} in {wait:.2f}s"
+                )
             )
             time.sleep(wait)
-        raise last_error(f"{what} failed after {self.max_retries + 1} attempts: {last_problem}")
+        raise self.redacted_error(
+            last_error, f"{what} failed after {self.max_retries + 1} attempts: {last_problem}"
+        )

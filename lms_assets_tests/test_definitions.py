@@ -11,7 +11,12 @@ def test_code_location_loads_with_every_asset_checked() -> None:
     enrollments = dg.AssetKey("enrollments")
     assert enrollments in graph.get_all_asset_keys()
     checks = {key.name for key in graph.asset_check_keys if key.asset_key == enrollments}
-    assert checks == {"user_id_unique", "user_id_not_null", "row_count_matches_api_total"}
+    assert checks == {
+        "user_id_unique",
+        "user_id_not_null",
+        "row_count_matches_api_total",
+        "row_count_matches_records_served",
+    }
     for key in graph.get_all_asset_keys():
         assert any(c.asset_key == key for c in graph.asset_check_keys), f"{key} has no checks"
 

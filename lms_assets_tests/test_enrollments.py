@@ -7,8 +7,8 @@ import sqlalchemy as sa
 
 from lms_assets import partitions
 from lms_assets.errors import SourceAuthenticationError
-from lms_assets.openedx.assets import enrollments
-from lms_assets.openedx.resources import OpenEdxApiResource
+from lms_assets.openedx.assets import enrollments, mooc_grades
+from lms_assets.openedx.resources import OpenEdxApiResource, encode_course_id
 from lms_assets.openedx.schema import enrollments as enrollments_table
 from lms_assets.partitions import Partition, SnapshotDateError
 from lms_assets.warehouse.schema import rejected_records
@@ -86,10 +86,12 @@ def test_every_enrollment_is_stored_with_the_api_values(sandbox, warehouse, inst
         "user_id_unique": True,
         "user_id_not_null": True,
         "row_count_matches_api_total": True,
+        "row_count_matches_records_served": True,
     }
     metadata = result.asset_materializations_for_node("enrollments")[0].metadata
     assert metadata["dagster/row_count"].value == len(learners)
     assert metadata["api_reported_total"].value == len(learners)
+    assert metadata["api_records_served"].value == len(learners)
     assert "@sandbox.example.edu" not in metadata["preview"].value  # no personal data
 
 
@@ -138,6 +140,30 @@ def test_wrong_session_id_fails_saying_authentication_failed_without_the_id(
     assert stored_rows(warehouse) == []
 
 
+def test_an_error_body_echoing_the_cookie_never_reaches_the_run_or_the_logs(
+    sandbox, warehouse, instance, capsys
+) -> None:
+    secret = "s3cret-cookie-9f8e7d"
+    sandbox.session_id = secret
+    sandbox.faults.echo_cookie_status = 400
+    result = materialize(sandbox, warehouse, instance)
+    assert not result.success
+    message = failure_message(result)
+    assert (
+        f"Open edX API GET course-enrollments-attributes/{encode_course_id(COURSE)}/ failed "
+        "with HTTP 400"
+    ) in message
+    assert "sessionid=[redacted]" in message
+    logged = "\n".join(
+        str(event.user_message) + str(event.dagster_event)
+        for event in instance.all_logs(result.run_id)
+    )
+    assert "failed with HTTP 400" in logged
+    captured = capsys.readouterr()
+    assert secret not in message + logged + captured.out + captured.err
+    assert stored_rows(warehouse) == []
+
+
 def test_yesterday_is_refused_because_the_api_only_has_today(
     sandbox, warehouse, instance, yesterday
 ) -> None:
@@ -160,6 +186,7 @@ def test_bad_records_are_rejected_kept_and_fail_the_checks(sandbox, warehouse, i
         "user_id_unique": False,
         "user_id_not_null": False,
         "row_count_matches_api_total": False,
+        "row_count_matches_records_served": False,
     }
     rejects = warehouse.read_frame(
         sa.select(rejected_records.c.reason, rejected_records.c.record_key).order_by(
@@ -176,3 +203,82 @@ def test_bad_records_are_rejected_kept_and_fail_the_checks(sandbox, warehouse, i
     ]
     # The checks are blocking: the run is marked failed although the rows were written.
     assert not result.success
+
+
+def test_a_count_too_low_loses_no_learner_and_fails_the_count_check(
+    sandbox, warehouse, instance
+) -> None:
+    learners = sandbox.university.courses[COURSE].learners
+    assert materialize(sandbox, warehouse, instance).success
+    clean = stored_rows(warehouse)
+    # The API says 200: exactly one page, so paging by `count` stopped there, all checks green.
+    sandbox.faults.count_shortfall = len(learners) - 200
+    before = sandbox.served_count("enrollments")
+    result = materialize(sandbox, warehouse, instance)
+    assert sandbox.served_count("enrollments") - before == 2  # both pages, no more
+    assert stored_rows(warehouse) == clean
+    assert len(clean) == len(learners)
+    assert check_outcomes(result) == {
+        "user_id_unique": True,
+        "user_id_not_null": True,
+        "row_count_matches_api_total": False,
+        "row_count_matches_records_served": True,
+    }
+    check = next(
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "row_count_matches_api_total"
+    )
+    assert check.metadata["violations"].value == 1
+    metadata = result.asset_materializations_for_node("enrollments")[0].metadata
+    assert metadata["api_reported_total"].value == 200
+    assert metadata["api_records_served"].value == len(learners)
+    assert not result.success  # the failed check blocks
+
+
+def test_a_repeated_page_fails_the_course_within_four_requests(
+    sandbox, warehouse, instance
+) -> None:
+    assert materialize(sandbox, warehouse, instance).success
+    clean = stored_rows(warehouse)
+    sandbox.faults.max_page_size = 50
+    sandbox.faults.repeated_page_offset = 100  # offset 150 gets offset 100's learners again
+    before = sandbox.served_count("enrollments")
+    result = materialize(sandbox, warehouse, instance)
+    assert not result.success
+    assert sandbox.served_count("enrollments") - before == 4  # offsets 0, 50, 100, 150
+    message = failure_message(result)
+    assert (
+        f"GET course-enrollments-attributes/{encode_course_id(COURSE)}/?limit=50&offset=150: "
+        "the page repeats the previous page's 50 user_ids"
+    ) in message
+    assert "stopped after 4 requests" in message
+    assert stored_rows(warehouse) == clean  # the partition keeps its last good load
+    assert check_outcomes(result) == {}
+    assert warehouse.read_frame(sa.select(rejected_records.c.seq)).empty
+
+
+def test_each_asset_of_a_run_counts_only_its_own_requests(sandbox, warehouse, instance) -> None:
+    partitions.register_courses(
+        instance, partitions.openedx_courses, list(sandbox.university.courses)
+    )
+    api = OpenEdxApiResource(
+        base_url=sandbox.openedx_base_url,
+        session_id=sandbox.session_id,
+        backoff_seconds=0.0,
+        requests_per_second=0.0,
+    )
+    result = dg.materialize(
+        [enrollments, mooc_grades],
+        instance=instance,
+        resources={"openedx_api": api, "warehouse": warehouse},
+        partition_key=Partition(COURSE, partitions.today()).partition_key,
+    )
+    assert result.success
+    requests = {
+        node: result.asset_materializations_for_node(node)[0].metadata["run_http_requests"].value
+        for node in ("enrollments", "mooc_grades")
+    }
+    # Two enrollments pages, then one export call; the shared resource saw all three.
+    assert requests == {"enrollments": 2, "mooc_grades": 1}
+    assert sandbox.served_count("enrollments") == 2 and sandbox.served_count("grades") == 1

@@ -65,13 +65,15 @@ def enrollments(
     All pages (limit/offset) are fetched before the course's partition is
     replaced, so a failed fetch never leaves half a course behind.
     """
+    http_start = openedx_api.stats.copy()
     partitions = scope_of(context)
     require_snapshot_days(partitions, f"{MOOC_SOURCE} (course-enrollments-attributes)")
 
     def fetch(partition: Partition) -> CourseLoad:
-        parsed, total = Parsed(), 0
+        parsed, total, served = Parsed(), 0, 0
         for page in openedx_api.iter_enrollment_pages(partition.course_id):
             total = page.reported_total
+            served += len(page.records)
             parse_records(
                 page.records,
                 parse_enrollment,
@@ -81,14 +83,24 @@ def enrollments(
                 parsed=parsed,
             )
         return CourseLoad(
-            {"enrollments": parsed.rows}, parsed.rejected, parsed.reasons, {"api_total": total}
+            {"enrollments": parsed.rows},
+            parsed.rejected,
+            parsed.reasons,
+            # Both, because either can be wrong: the API's count, and what its pages served.
+            {"api_total": total, "records_served": served},
         )
 
     report = load_per_course(context, partitions, warehouse, "enrollments", fetch)
     partition_metadata(
         context,
         "enrollments",
-        {p: {"api_reported_total": report.info[p]["api_total"]} for p in report.written},
+        {
+            p: {
+                "api_reported_total": report.info[p]["api_total"],
+                "api_records_served": report.info[p]["records_served"],
+            }
+            for p in report.written
+        },
     )
     return publish(
         context,
@@ -96,7 +108,10 @@ def enrollments(
         report,
         "enrollments",
         RULES["enrollments"],
-        extra={"warehouse": warehouse.display_url, **openedx_api.stats.as_metadata("run_http")},
+        extra={
+            "warehouse": warehouse.display_url,
+            **openedx_api.stats.since(http_start).as_metadata("run_http"),
+        },
     )
 
 
@@ -117,6 +132,7 @@ def _export_asset(
         openedx_api: OpenEdxApiResource,
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
+        http_start = openedx_api.stats.copy()
         partitions = scope_of(context)
         require_snapshot_days(partitions, f"{MOOC_SOURCE} (export/{endpoint})")
 
@@ -137,7 +153,7 @@ def _export_asset(
             report,
             name,
             RULES[name],
-            extra=openedx_api.stats.as_metadata("run_http"),
+            extra=openedx_api.stats.since(http_start).as_metadata("run_http"),
         )
 
     return export
@@ -256,6 +272,7 @@ def course_stats_benchmarks(
     same day and the ``*_source`` column says ``computed``. Grade percentiles
     always come from ``mooc_grades``.
     """
+    http_start = openedx_api.stats.copy()
     partitions = scope_of(context)
     require_snapshot_days(partitions, f"{MOOC_SOURCE} (stats)")
     own = _own_figures(warehouse, partitions)
@@ -324,6 +341,6 @@ def course_stats_benchmarks(
             "benchmarks": dg.MetadataValue.md(
                 markdown_table(stored[shown].head(50).to_dict("records"), shown)
             ),
-            **openedx_api.stats.as_metadata("run_http"),
+            **openedx_api.stats.since(http_start).as_metadata("run_http"),
         },
     )

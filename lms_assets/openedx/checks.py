@@ -46,6 +46,13 @@ RULES: dict[str, list[Rule]] = {
             description="Rows stored per course equal the `count` the API reported: "
             "nothing lost to pagination or rejection.",
         ),
+        replace(
+            quality.rows_match_source_total("records_served"),
+            name="row_count_matches_records_served",
+            description="Rows stored per course equal the records the API's pages served "
+            "(following `next` to its end): nothing lost to rejection, and with the check "
+            "above, a `count` that disagrees with the pages shows.",
+        ),
     ],
     "mooc_grades": [
         quality.unique_key(LEARNER_KEY),

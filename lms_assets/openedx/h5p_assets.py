@@ -238,6 +238,7 @@ def h5p_learner_progress(
     warehouse: WarehouseResource,
 ):
     """Fetch every enrolled learner's H5P scores, video progress and combined progress."""
+    http_start = h5p_api.stats.copy()
     partitions = scope_of(context)
     require_snapshot_days(partitions, H5P_SOURCE)
     learners = _enrolled_learners(warehouse, partitions)
@@ -273,7 +274,7 @@ def h5p_learner_progress(
     )
     extra = {
         "learner_failures": dg.MetadataValue.md(failures_table),
-        **h5p_api.stats.as_metadata("run_http"),
+        **h5p_api.stats.since(http_start).as_metadata("run_http"),
     }
     for table in H5P_TABLES:
         rules = RULES[table] + (

@@ -2,7 +2,9 @@
 
 It authenticates the MOOC API like the real one (``sessionid`` cookie, 401
 without it) and injects faults on request: latency, 500s, 429s with
-Retry-After, requests that hang past the client's timeout, malformed bodies.
+Retry-After, requests that hang past the client's timeout, malformed bodies,
+listings whose `count` is too low or whose pages loop, 4xx bodies echoing the
+request's cookie.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import random
 import re
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,6 +44,15 @@ class FaultConfig:
     enrollment_defects: int = 0  # bad records appended to each course's enrollments
     malformed_learners: int = 0  # the first N learners of each course: H5P bodies always broken
     broken_endpoints: frozenset[str] = frozenset()  # endpoints that always answer 500
+    # Answer every MOOC API request with this 4xx, its body echoing the request's Cookie header
+    # and session value (as debug pages and some proxies do); 0: off.
+    echo_cookie_status: int = 0
+    # Paged listings (enrollments, courses): a `count` this many records below what the pages
+    # serve ("next" stays right); requests past this offset served this offset's records again
+    # ("next" advancing as if they were not); the page at this offset naming itself as "next".
+    count_shortfall: int = 0
+    repeated_page_offset: int | None = None
+    self_next_offset: int | None = None
     seed: int = 0  # seeds the fault dice, so a faulty run can be replayed
 
 
@@ -76,6 +87,16 @@ _H5P_PATH = re.compile(
 )
 
 
+def _path_value(raw: str) -> str:
+    """A path segment as the real routes see it: percent-decoded once by the web server.
+
+    Both APIs match their routes on the decoded path. '+' stays '+' (a path is not a
+    form body) and nothing is decoded a second time (the H5P plugin does not decode the
+    course id it is given): a literal '%' in a course id must arrive as '%25'.
+    """
+    return unquote(raw)
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
@@ -89,7 +110,9 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         try:
-            status, body, headers = sandbox.handle(url.path, query, self._session_cookie())
+            status, body, headers = sandbox.handle(
+                url.path, query, self._session_cookie(), self.headers.get("Cookie", "")
+            )
         except Exception as exc:  # a sandbox bug must not look like a network fault
             status, body, headers = 500, {"detail": f"sandbox error: {exc!r}"}, {}
         self._send(status, body, headers)
@@ -130,6 +153,7 @@ class Sandbox:
         self.session_id = session_id
         self.verbose = verbose
         self.served: Counter[tuple[str, int]] = Counter()
+        self.paths: deque[str] = deque(maxlen=1000)  # raw request paths, as they arrived
         self._served_lock = threading.Lock()
         self._dice_seed = self.faults.seed
         self._dice = random.Random(self._dice_seed)
@@ -207,15 +231,16 @@ class Sandbox:
         return None
 
     def handle(
-        self, path: str, query: dict[str, str], session: str | None
+        self, path: str, query: dict[str, str], session: str | None, cookie_header: str = ""
     ) -> tuple[int, Any, dict[str, str]]:
-        endpoint, status, body, headers = self._route(path, query, session)
+        endpoint, status, body, headers = self._route(path, query, session, cookie_header)
         with self._served_lock:
             self.served[(endpoint, status)] += 1
+            self.paths.append(path)
         return status, body, headers
 
     def _route(
-        self, path: str, query: dict[str, str], session: str | None
+        self, path: str, query: dict[str, str], session: str | None, cookie_header: str = ""
     ) -> tuple[str, int, Any, dict[str, str]]:
         faults = self.faults
         if faults.latency_ms:
@@ -223,6 +248,9 @@ class Sandbox:
         is_mooc = path.startswith(MOOC_PREFIX)
         if is_mooc and session != self.session_id:
             return "auth", 401, {"detail": "Authentication credentials were not provided."}, {}
+        if is_mooc and faults.echo_cookie_status:
+            echo = {"detail": "Bad request (injected)", "cookie": cookie_header, "session": session}
+            return "fault", faults.echo_cookie_status, echo, {}
 
         fault = self._pick_fault()
         if fault == "error":
@@ -252,7 +280,7 @@ class Sandbox:
         if path.rstrip("/") == MOOC_PREFIX + "/courses":
             return "courses", 200, self._page(path, query, payloads.courses(uni))
         if match := _MOOC_PATH.match(path):
-            course = uni.course(unquote(match["course"]))
+            course = uni.course(_path_value(match["course"]))
             route = _MOOC_ROUTES[match["route"]]
             if course is None:
                 return route, 404, {"detail": "Course not found."}
@@ -273,7 +301,7 @@ class Sandbox:
             return route, 200, builder(course)
         if match := _H5P_PATH.match(path):
             route = match["route"]
-            course = uni.course(unquote(match["course"]))
+            course = uni.course(_path_value(match["course"]))
             learner = None
             if course is not None and match["user"].isdigit():
                 learner = course.by_user.get(int(match["user"]))
@@ -294,7 +322,7 @@ class Sandbox:
         match = _H5P_PATH.match(path)
         if not match or not self.faults.malformed_learners or not match["user"].isdigit():
             return False
-        course = self.university.course(unquote(match["course"]))
+        course = self.university.course(_path_value(match["course"]))
         if course is None:
             return False
         broken = {lr.user_id for lr in course.learners[: self.faults.malformed_learners]}
@@ -310,11 +338,19 @@ class Sandbox:
 
     def _page(self, path: str, query: dict[str, str], records: list[dict]) -> dict[str, Any]:
         """One page of ``records`` with DRF's absolute next and previous links."""
+        faults = self.faults
         limit, offset = self._limit_offset(query)
         link = f"{self.base_url}{path}?limit={limit}&offset="
         next_url = None if offset + limit >= len(records) else f"{link}{offset + limit}"
+        if offset == faults.self_next_offset:
+            next_url = f"{link}{offset}"
         previous_url = None if offset == 0 else f"{link}{max(0, offset - limit)}"
-        return payloads.page(records, limit, offset, next_url, previous_url)
+        served_offset = offset
+        if faults.repeated_page_offset is not None and offset > faults.repeated_page_offset:
+            served_offset = faults.repeated_page_offset
+        body = payloads.page(records, limit, served_offset, next_url, previous_url)
+        body["count"] = max(0, body["count"] - faults.count_shortfall)
+        return body
 
     def _enrollment_defects(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Alternately a duplicate of an existing record and a record without user_id."""
