@@ -80,9 +80,7 @@ def enrollments(
                 first_index=page.offset,
                 parsed=parsed,
             )
-        return CourseLoad(
-            {"enrollments": parsed.rows}, parsed.rejected, parsed.reasons, {"api_total": total}
-        )
+        return parsed.into(CourseLoad({}, info={"api_total": total}), "enrollments")
 
     report = load_per_course(context, partitions, warehouse, "enrollments", fetch)
     partition_metadata(
@@ -128,7 +126,7 @@ def _export_asset(
             parsed = parse_records(
                 records_at(body, path, what), parser, partition, source=MOOC_SOURCE
             )
-            return CourseLoad({name: parsed.rows}, parsed.rejected, parsed.reasons)
+            return parsed.into(CourseLoad({}), name)
 
         report = load_per_course(context, partitions, warehouse, name, fetch)
         return publish(
