@@ -2,7 +2,10 @@
 
 Each parser takes one record and raises ``RecordError`` with the field and the
 reason when the record is unusable; ``parse_records`` applies one to a list,
-drops duplicate keys, and keeps the refused records with their reasons.
+drops duplicate keys, and keeps the refused records with their reasons. An
+unusable OPTIONAL field does not refuse its record: ``parse_records`` collects it
+(``records.collecting_field_problems``), the row keeps NULL there, and the problem
+is kept as well, as a reason saying so.
 """
 
 from __future__ import annotations

@@ -42,6 +42,12 @@ class FaultConfig:
     enrollment_defects: int = 0  # bad records appended to each course's enrollments
     malformed_learners: int = 0  # the first N learners of each course: H5P bodies always broken
     broken_endpoints: frozenset[str] = frozenset()  # endpoints that always answer 500
+    # Export defects: a field every learner's record gets wrong (the record stays usable).
+    day_first_last_activity: bool = False  # progress: last_activity as "23/11/2026"
+    grades_above_100: bool = False  # grades: grade_percentage + 101 (0 becomes 101)
+    # Discussions: the first N learners' threads_count is 3e9 (beyond INT), and a record
+    # with user_id 1e20 (beyond BIGINT) is appended: values MariaDB refuses, SQLite keeps.
+    oversized_discussions: int = 0
     seed: int = 0  # seeds the fault dice, so a faulty run can be replayed
 
 
@@ -270,7 +276,7 @@ class Sandbox:
                 "stats_assessment": payloads.stats_assessment,
                 "stats_progress": payloads.stats_progress,
             }[route]
-            return route, 200, builder(course)
+            return route, 200, self._export_defects(route, builder(course))
         if match := _H5P_PATH.match(path):
             route = match["route"]
             course = uni.course(unquote(match["course"]))
@@ -315,6 +321,23 @@ class Sandbox:
         next_url = None if offset + limit >= len(records) else f"{link}{offset + limit}"
         previous_url = None if offset == 0 else f"{link}{max(0, offset - limit)}"
         return payloads.page(records, limit, offset, next_url, previous_url)
+
+    def _export_defects(self, route: str, body: dict[str, Any]) -> dict[str, Any]:
+        faults = self.faults
+        if route == "progress" and faults.day_first_last_activity:
+            for record in body["progress_data"]["students"]:
+                if record["last_activity"]:  # "2026-11-23T..." -> "23/11/2026"
+                    year, month, day = record["last_activity"][:10].split("-")
+                    record["last_activity"] = f"{day}/{month}/{year}"
+        if route == "grades" and faults.grades_above_100:
+            for record in body["grade_data"]["grade_table"]:
+                record["grade_percentage"] += 101
+        if route == "discussions" and faults.oversized_discussions:
+            students = body["discussion_data"]["students"]
+            for record in students[: faults.oversized_discussions]:
+                record["threads_count"] = 3_000_000_000
+            students.append({**students[0], "user_id": 1e20, "threads_count": 1})
+        return body
 
     def _enrollment_defects(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Alternately a duplicate of an existing record and a record without user_id."""
