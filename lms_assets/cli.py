@@ -85,6 +85,11 @@ def _add_sandbox_options(parser: argparse.ArgumentParser, default_port: int) -> 
         help="the first N learners' threads_count is 3e9, and a record with user_id 1e20",
     )
     group.add_argument(
+        "--h5p-times-beyond-int",
+        action="store_true",
+        help="H5P scores send every content's time as 3e9 seconds",
+    )
+    group.add_argument(
         "--broken-endpoint",
         action="append",
         default=[],
@@ -122,6 +127,7 @@ def _sandbox_from(args: argparse.Namespace) -> Sandbox:
         day_first_last_activity=args.day_first_last_activity,
         grades_above_100=args.grades_above_100,
         oversized_discussions=args.oversized_discussions,
+        h5p_times_beyond_int=args.h5p_times_beyond_int,
         broken_endpoints=frozenset(args.broken_endpoint),
         seed=args.fault_seed,
     )

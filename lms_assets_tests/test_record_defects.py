@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 from lms_assets import partitions
 from lms_assets.openedx.assets import enrollments, mooc_discussions, mooc_grades, mooc_progress
-from lms_assets.openedx.resources import OpenEdxApiResource
+from lms_assets.openedx.h5p_assets import h5p_learner_progress
+from lms_assets.openedx.resources import H5PApiResource, OpenEdxApiResource
 from lms_assets.partitions import Partition
 from lms_assets.warehouse.schema import registered_metadata
 
@@ -188,4 +189,34 @@ def test_a_run_that_refuses_every_record_fails_instead_of_replacing_good_rows(
     assert len(rejects(warehouse, "mooc_progress")) == len(learners)
     outcome = checks(result, "mooc_progress")
     assert (outcome["rejection_ratio"], outcome["row_count_within_enrollments"]) == (False, False)
+    assert not result.success
+
+
+def test_h5p_tables_are_measured_each_on_its_own_records(sandbox, warehouse, instance) -> None:
+    sandbox.faults.h5p_times_beyond_int = True
+    assert materialize(sandbox, warehouse, instance, []).success  # enrollments
+    h5p = H5PApiResource(
+        base_url=sandbox.h5p_base_url, backoff_seconds=0.0, requests_per_second=0.0
+    )
+    result = dg.materialize(
+        [h5p_learner_progress],
+        instance=instance,
+        resources={"h5p_api": h5p, "warehouse": warehouse},
+        partition_key=Partition(COURSE, partitions.today()).partition_key,
+        raise_on_error=False,
+    )
+    scores = stored(warehouse, "h5p_scores", "user_id", "content_id", "time_spent")
+    assert scores and {row[2] for row in scores} == {None}  # every content kept, time NULL
+    kept = rejects(warehouse, "h5p_learner_progress")
+    assert len(kept) == len(scores)
+    assert {r[:2] for r in kept} == {("out_of_range", "time")}
+    assert kept[0][3].endswith(f"is above 2147483647{KEPT}")
+    assert kept[0][3].startswith(f"learner {scores[0][0]} score #")
+    # Only h5p_scores had its fields NULLed: only its check fails, and blocks the run.
+    failing = {
+        f"{e.asset_key.to_user_string()}.{e.check_name}"
+        for e in result.get_asset_check_evaluations()
+        if not e.passed
+    }
+    assert failing == {"h5p_scores.nulled_field_ratio"}
     assert not result.success

@@ -48,6 +48,7 @@ class FaultConfig:
     # Discussions: the first N learners' threads_count is 3e9 (beyond INT), and a record
     # with user_id 1e20 (beyond BIGINT) is appended: values MariaDB refuses, SQLite keeps.
     oversized_discussions: int = 0
+    h5p_times_beyond_int: bool = False  # H5P scores: every content's `time` is 3e9 seconds
     seed: int = 0  # seeds the fault dice, so a faulty run can be replayed
 
 
@@ -293,7 +294,11 @@ class Sandbox:
                 "combined-progress": payloads.combined_progress,
                 "dashboard": payloads.dashboard,
             }[route]
-            return endpoint, 200, builder(course, learner)
+            body = builder(course, learner)
+            if route == "scores" and self.faults.h5p_times_beyond_int:
+                for score in body["scores"]:
+                    score["time"] = 3_000_000_000
+            return endpoint, 200, body
         return "unknown", 404, {"detail": "Not found."}
 
     def _is_malformed_learner(self, path: str) -> bool:
