@@ -69,6 +69,27 @@ def _add_sandbox_options(parser: argparse.ArgumentParser, default_port: int) -> 
         help="the first N learners of each course get broken H5P bodies",
     )
     group.add_argument(
+        "--day-first-last-activity",
+        action="store_true",
+        help='the progress export sends last_activity as "23/11/2026"',
+    )
+    group.add_argument(
+        "--grades-above-100",
+        action="store_true",
+        help="the grades export adds 101 to every grade_percentage",
+    )
+    group.add_argument(
+        "--oversized-discussions",
+        type=int,
+        default=0,
+        help="the first N learners' threads_count is 3e9, and a record with user_id 1e20",
+    )
+    group.add_argument(
+        "--h5p-times-beyond-int",
+        action="store_true",
+        help="H5P scores send every content's time as 3e9 seconds",
+    )
+    group.add_argument(
         "--broken-endpoint",
         action="append",
         default=[],
@@ -127,6 +148,10 @@ def _sandbox_from(args: argparse.Namespace) -> Sandbox:
         max_page_size=args.max_page_size,
         enrollment_defects=args.enrollment_defects,
         malformed_learners=args.malformed_learners,
+        day_first_last_activity=args.day_first_last_activity,
+        grades_above_100=args.grades_above_100,
+        oversized_discussions=args.oversized_discussions,
+        h5p_times_beyond_int=args.h5p_times_beyond_int,
         broken_endpoints=frozenset(args.broken_endpoint),
         echo_cookie_status=args.echo_cookie_status,
         count_shortfall=args.count_shortfall,

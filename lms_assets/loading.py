@@ -26,12 +26,23 @@ TableRows = list[Row] | pd.DataFrame | pa.Table
 
 @dataclass
 class CourseLoad:
-    """What one partition's fetch produced: rows per table, refused records, extra facts."""
+    """What one partition's fetch produced: rows per table, refused records, extra facts.
+
+    ``rejected`` are the records refused; ``kept`` the field problems of records that
+    were stored with NULL in that field (both land in ``rejected_records``, but only
+    ``rejected`` counts as rejected). ``refused`` and ``nulled_rows`` say per table how
+    many records were refused and how many stored rows had a field set to NULL, so the
+    ratio checks of a multi-table load measure each table on its own.
+    """
 
     rows: dict[str, list[Row]]
     rejected: list[RejectedRecord] = field(default_factory=list)
     reasons: Counter[str] = field(default_factory=Counter)
     info: dict[str, Any] = field(default_factory=dict)
+    kept: list[RejectedRecord] = field(default_factory=list)
+    null_reasons: Counter[str] = field(default_factory=Counter)
+    refused: Counter[str] = field(default_factory=Counter)
+    nulled_rows: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
@@ -44,9 +55,27 @@ class LoadReport:
     reasons: Counter[str] = field(default_factory=Counter)
     info: dict[Partition, dict[str, Any]] = field(default_factory=dict)
     samples: dict[str, list[Row]] = field(default_factory=dict)
+    # Field problems of records kept with NULL there: per partition, and by "code field".
+    fields_nulled: Counter[Partition] = field(default_factory=Counter)
+    null_reasons: Counter[str] = field(default_factory=Counter)
+    # Per table and partition: records refused, and stored rows with a field set to NULL.
+    refused: dict[str, Counter[Partition]] = field(default_factory=dict)
+    nulled_rows: dict[str, Counter[Partition]] = field(default_factory=dict)
 
     def rows_of(self, table: str) -> int:
         return sum(self.rows.get(table, Counter()).values())
+
+    def add_load(self, partition: Partition, load: CourseLoad) -> None:
+        """Count what ``load`` (``partition``'s fetch) rejected and kept with NULLs."""
+        self.rejected[partition] = len(load.rejected)
+        self.reasons.update(load.reasons)
+        self.fields_nulled[partition] = len(load.kept)
+        self.null_reasons.update(load.null_reasons)
+        self.info[partition] = load.info
+        for table, n in load.refused.items():
+            self.refused.setdefault(table, Counter())[partition] = n
+        for table, n in load.nulled_rows.items():
+            self.nulled_rows.setdefault(table, Counter())[partition] = n
 
 
 def rows_per_partition(rows: TableRows, scope: Scope) -> Counter[Partition]:
@@ -125,12 +154,10 @@ def load_per_course(
             context.log.error(f"{asset_name} {partition}: {exc}")
             continue
         summaries = warehouse.write(
-            [partition], load.rows, asset_name=asset_name, rejected=load.rejected
+            [partition], load.rows, asset_name=asset_name, rejected=[*load.rejected, *load.kept]
         )
         report.written.append(partition)
-        report.rejected[partition] = len(load.rejected)
-        report.reasons.update(load.reasons)
-        report.info[partition] = load.info
+        report.add_load(partition, load)
         for table, rows in load.rows.items():
             report.rows.setdefault(table, Counter())[partition] = summaries[table].rows_written
             if rows and not report.samples.get(table):
@@ -138,7 +165,7 @@ def load_per_course(
         counts = ", ".join(f"{t} {s.rows_written}" for t, s in summaries.items())
         context.log.info(
             f"[{number}/{len(partitions)}] {asset_name} {partition}: {counts} rows, "
-            f"{len(load.rejected)} rejected"
+            f"{len(load.rejected)} rejected, {len(load.kept)} field(s) stored NULL"
         )
     if failures:
         listed = "; ".join(f"{course}: {reason}" for course, reason in failures.items())
@@ -157,6 +184,11 @@ def merge_reports(reports: Sequence[LoadReport]) -> LoadReport:
         merged.rejected.update(report.rejected)
         merged.reasons.update(report.reasons)
         merged.info.update(report.info)
+        merged.fields_nulled.update(report.fields_nulled)
+        merged.null_reasons.update(report.null_reasons)
+        for name in ("refused", "nulled_rows"):
+            for table, counts in getattr(report, name).items():
+                getattr(merged, name).setdefault(table, Counter()).update(counts)
         for table, counts in report.rows.items():
             merged.rows.setdefault(table, Counter()).update(counts)
             if not merged.samples.get(table):

@@ -350,3 +350,71 @@ def ratio_at_most(
         return {"worst_ratio": max(ratios, default=0.0), "threshold": max_ratio}
 
     return Rule(name, description, load_violations=measure, details=details)
+
+
+def _per_partition_ratio(
+    part: str,
+    part_of: Callable[[Any, str], Mapping[Partition, int]],
+    whole_of: Callable[[Any, str, Partition], int],
+    max_ratio: float,
+) -> LoadViolations:
+    """The written partitions of a table whose ``part / whole`` is above ``max_ratio``."""
+
+    def measure(_w: WarehouseResource, table: str, partitions: Sequence[Partition], load: Any):
+        found = []
+        for p in partitions:
+            n, whole = part_of(load, table).get(p, 0), whole_of(load, table, p)
+            ratio = n / whole if whole else 0.0
+            if ratio > max_ratio:
+                found.append(
+                    {
+                        "partition": str(p),
+                        part: n,
+                        "of": whole,
+                        "ratio": round(ratio, 4),
+                        "threshold": max_ratio,
+                    }
+                )
+        return found
+
+    return measure
+
+
+def rejection_ratio_at_most(max_ratio: float) -> Rule:
+    """Records refused / (rows written + refused) of this table, per partition, <= max_ratio.
+
+    Needs the load's per-table counts (``LoadReport.refused``): a run that refuses
+    every record stores nothing and replaces yesterday's good rows, and this is what
+    fails it.
+    """
+
+    def refused(load: Any, table: str) -> Mapping[Partition, int]:
+        return load.refused.get(table, {})
+
+    def whole(load: Any, table: str, p: Partition) -> int:
+        return load.rows.get(table, {}).get(p, 0) + load.refused.get(table, {}).get(p, 0)
+
+    measure = _per_partition_ratio("refused", refused, whole, max_ratio)
+    return Rule(
+        "rejection_ratio",
+        f"At most {max_ratio:.0%} of the source's records refused (not stored) in every partition.",
+        load_violations=measure,
+    )
+
+
+def nulled_field_ratio_at_most(max_ratio: float) -> Rule:
+    """Rows stored with a field set to NULL (it was unusable) / rows written <= max_ratio."""
+
+    def nulled(load: Any, table: str) -> Mapping[Partition, int]:
+        return load.nulled_rows.get(table, {})
+
+    def whole(load: Any, table: str, p: Partition) -> int:
+        return load.rows.get(table, {}).get(p, 0)
+
+    measure = _per_partition_ratio("rows_nulled", nulled, whole, max_ratio)
+    return Rule(
+        "nulled_field_ratio",
+        f"At most {max_ratio:.0%} of the stored rows had an unusable field stored as NULL, "
+        "in every partition.",
+        load_violations=measure,
+    )

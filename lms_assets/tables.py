@@ -5,10 +5,10 @@ An asset body only extracts: rows, a DataFrame or Arrow for its whole scope
 give a ``LoadReport``; :func:`publish` turns it into the MaterializeResult every
 table shows the same way:
 
-- per partition (``context.add_asset_metadata``): ``dagster/row_count`` and
-  ``rejected_records`` of THAT partition. A batched run materializes many
-  partitions at once and Dagster copies a result's metadata onto each of them, so
-  run-wide figures are never put there under a per-partition name;
+- per partition (``context.add_asset_metadata``): ``dagster/row_count``,
+  ``rejected_records`` and ``rows_with_fields_stored_null`` of THAT partition. A batched
+  run materializes many partitions at once and Dagster copies a result's metadata onto
+  each of them, so run-wide figures are never put there under a per-partition name;
 - run-wide, named ``run_*``: partitions written, rows, rejection reasons; a preview
   (personal columns left out), a bar chart of rows per partition, and the column
   schema taken from the table's definition;
@@ -69,7 +69,11 @@ def publish(
         context,
         asset,
         {
-            p: {"dagster/row_count": counts.get(p, 0), "rejected_records": report.rejected[p]}
+            p: {
+                "dagster/row_count": counts.get(p, 0),
+                "rejected_records": report.rejected[p],
+                "rows_with_fields_stored_null": report.nulled_rows.get(table, {}).get(p, 0),
+            }
             for p in report.written
         },
     )
@@ -80,6 +84,9 @@ def publish(
             "run_rows": report.rows_of(table),
             "run_rejected_records": sum(report.rejected.values()),
             "run_rejection_reasons": dict(report.reasons) or "none",
+            # Problems of records kept with NULL in the field, apart from refused records.
+            "run_fields_stored_null": sum(report.fields_nulled.values()),
+            "run_fields_stored_null_reasons": dict(report.null_reasons) or "none",
             "preview": preview(report.samples.get(table, [])),
             "rows_per_partition": bar_chart({str(p): counts.get(p, 0) for p in report.written}),
             "dagster/column_schema": column_schema(schema.tables[table]),

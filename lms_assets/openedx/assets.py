@@ -82,13 +82,9 @@ def enrollments(
                 first_index=page.offset,
                 parsed=parsed,
             )
-        return CourseLoad(
-            {"enrollments": parsed.rows},
-            parsed.rejected,
-            parsed.reasons,
-            # Both, because either can be wrong: the API's count, and what its pages served.
-            {"api_total": total, "records_served": served},
-        )
+        # Both totals, because either can be wrong: the API's count, and what its pages served.
+        info = {"api_total": total, "records_served": served}
+        return parsed.into(CourseLoad({}, info=info), "enrollments")
 
     report = load_per_course(context, partitions, warehouse, "enrollments", fetch)
     partition_metadata(
@@ -144,7 +140,7 @@ def _export_asset(
             parsed = parse_records(
                 records_at(body, path, what), parser, partition, source=MOOC_SOURCE
             )
-            return CourseLoad({name: parsed.rows}, parsed.rejected, parsed.reasons)
+            return parsed.into(CourseLoad({}), name)
 
         report = load_per_course(context, partitions, warehouse, name, fetch)
         return publish(

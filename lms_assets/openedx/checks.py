@@ -6,6 +6,7 @@ check stops ``raw_data`` from being computed from bad inputs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import sqlalchemy as sa
@@ -13,12 +14,63 @@ import sqlalchemy as sa
 from lms_assets import quality
 from lms_assets.errors import ReasonCode
 from lms_assets.openedx.parsing import DISCUSSION_COUNTS
+from lms_assets.partitions import Partition
 from lms_assets.quality import Rule
+from lms_assets.warehouse import partition_filter
+from lms_assets.warehouse.schema import metadata
 
 PERCENT = (0.0, 100.0)
 COUNT = (0.0, None)
 LEARNER_KEY = ["course_id", "snapshot_date", "user_id"]
 CONTENT_KEY = [*LEARNER_KEY, "content_id"]
+# Thresholds of the two load-ratio checks every table read from the API gets (blocking):
+# a few bad records a day are the source's noise; more means its format changed.
+MAX_REJECTION_RATIO = 0.05
+MAX_NULLED_FIELD_RATIO = 0.05
+API_RATIOS = [
+    quality.rejection_ratio_at_most(MAX_REJECTION_RATIO),
+    quality.nulled_field_ratio_at_most(MAX_NULLED_FIELD_RATIO),
+]
+
+
+def _row_count_within_enrollments() -> Rule:
+    """A per-learner table has rows for an enrolled course, and no more than its learners."""
+
+    def query(table: sa.Table, partitions: Sequence[Partition]) -> sa.Select:
+        enrollments = metadata.tables["enrollments"]
+
+        def per_partition(t: sa.Table, label: str) -> sa.Subquery:
+            return (
+                sa.select(t.c.course_id, t.c.snapshot_date, sa.func.count().label(label))
+                .where(partition_filter(t, partitions))
+                .group_by(t.c.course_id, t.c.snapshot_date)
+                .subquery()
+            )
+
+        enrolled, stored = per_partition(enrollments, "enrolled"), per_partition(table, "rows")
+        rows = sa.func.coalesce(stored.c.rows, 0)
+        joined = enrolled.outerjoin(
+            stored,
+            sa.and_(
+                stored.c.course_id == enrolled.c.course_id,
+                stored.c.snapshot_date == enrolled.c.snapshot_date,
+            ),
+        )
+        return (
+            sa.select(enrolled.c.course_id, enrolled.c.snapshot_date, enrolled.c.enrolled)
+            .add_columns(rows.label("rows"))
+            .select_from(joined)
+            .where(sa.or_(rows == 0, rows > enrolled.c.enrolled))
+        )
+
+    return Rule(
+        "row_count_within_enrollments",
+        "Every partition with enrollments has rows, and no more rows than enrolled learners.",
+        query,
+    )
+
+
+ROWS_WITHIN_ENROLLMENTS = _row_count_within_enrollments()
 LEARNERS_ENROLLED = quality.references(
     "enrollments",
     LEARNER_KEY,
@@ -58,16 +110,22 @@ RULES: dict[str, list[Rule]] = {
         quality.unique_key(LEARNER_KEY),
         quality.in_range({"grade_percentage": PERCENT}),
         LEARNERS_ENROLLED,
+        ROWS_WITHIN_ENROLLMENTS,
+        *API_RATIOS,
     ],
     "mooc_progress": [
         quality.unique_key(LEARNER_KEY),
         quality.in_range({"completion_rate": PERCENT}),
         LEARNERS_ENROLLED,
+        ROWS_WITHIN_ENROLLMENTS,
+        *API_RATIOS,
     ],
     "mooc_discussions": [
         quality.unique_key(LEARNER_KEY),
         quality.in_range({name: COUNT for name in DISCUSSION_COUNTS}),
         LEARNERS_ENROLLED,
+        ROWS_WITHIN_ENROLLMENTS,
+        *API_RATIOS,
     ],
     "h5p_scores": [
         quality.unique_key(CONTENT_KEY),
@@ -78,6 +136,7 @@ RULES: dict[str, list[Rule]] = {
             lambda t: t.c.score > t.c.max_score,
         ),
         LEARNERS_ENROLLED,
+        *API_RATIOS,
     ],
     "h5p_scores_summary": [
         quality.unique_key(LEARNER_KEY),
@@ -99,6 +158,8 @@ RULES: dict[str, list[Rule]] = {
             },
         ),
         LEARNERS_ENROLLED,
+        ROWS_WITHIN_ENROLLMENTS,
+        *API_RATIOS,
     ],
     "video_progress": [
         quality.unique_key(CONTENT_KEY),
@@ -109,6 +170,7 @@ RULES: dict[str, list[Rule]] = {
             lambda t: t.c.current_time > t.c.duration,
         ),
         LEARNERS_ENROLLED,
+        *API_RATIOS,
     ],
     "video_progress_summary": [
         quality.unique_key(LEARNER_KEY),
@@ -126,6 +188,8 @@ RULES: dict[str, list[Rule]] = {
             },
         ),
         LEARNERS_ENROLLED,
+        ROWS_WITHIN_ENROLLMENTS,
+        *API_RATIOS,
     ],
     "dashboard_summary": [
         quality.unique_key(LEARNER_KEY),
@@ -137,6 +201,8 @@ RULES: dict[str, list[Rule]] = {
         ),
         quality.not_null("answered_by"),
         LEARNERS_ENROLLED,
+        ROWS_WITHIN_ENROLLMENTS,
+        *API_RATIOS,
     ],
     "course_stats_benchmarks": [
         quality.unique_key(["course_id", "snapshot_date"]),

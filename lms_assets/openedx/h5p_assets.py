@@ -23,6 +23,7 @@ from lms_assets.metadata import markdown_table
 from lms_assets.openedx.checks import RULES
 from lms_assets.openedx.parsing import (
     H5P_SOURCE,
+    Parsed,
     parse_dashboard,
     parse_h5p_scores,
     parse_video_progress,
@@ -82,10 +83,9 @@ class LearnerFetchConfig(dg.Config):
 @dataclass
 class LearnerOutcome:
     user_id: int
-    rows: dict[str, list[dict[str, Any]]] = field(
-        default_factory=lambda: {table: [] for table in H5P_TABLES}
+    parsed: dict[str, Parsed] = field(
+        default_factory=lambda: {table: Parsed() for table in H5P_TABLES}
     )
-    rejected: list[RejectedRecord] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     answered_by: str | None = None
 
@@ -109,19 +109,17 @@ def fetch_learner(api: H5PApiResource, partition: Partition, user_id: int) -> Le
 
     def scores(body: dict[str, Any]) -> None:
         summary, details = parse_h5p_scores(body, partition, user_id)
-        outcome.rows["h5p_scores_summary"].append(summary)
-        outcome.rows["h5p_scores"] += details.rows
-        outcome.rejected += details.rejected
+        outcome.parsed["h5p_scores_summary"].add(summary)
+        outcome.parsed["h5p_scores"].add(details)
 
     def videos(body: dict[str, Any]) -> None:
         summary, details = parse_video_progress(body, partition, user_id)
-        outcome.rows["video_progress_summary"].append(summary)
-        outcome.rows["video_progress"] += details.rows
-        outcome.rejected += details.rejected
+        outcome.parsed["video_progress_summary"].add(summary)
+        outcome.parsed["video_progress"].add(details)
 
     def dashboard(answered_by: str) -> Any:
         def use(body: dict[str, Any]) -> None:
-            outcome.rows["dashboard_summary"].append(
+            outcome.parsed["dashboard_summary"].add(
                 parse_dashboard(body, partition, user_id, answered_by)
             )
             outcome.answered_by = answered_by
@@ -157,6 +155,7 @@ def _fetch_course(
     load = CourseLoad(rows={table: [] for table in H5P_TABLES})
     failed: dict[int, str] = {}
     answered_by: Counter[str] = Counter()
+    outcomes: dict[int, LearnerOutcome] = {}
     done = 0
     lock = threading.Lock()
     step = max(1, len(user_ids) // 10)
@@ -178,14 +177,14 @@ def _fetch_course(
                     failed[outcome.user_id] = "; ".join(outcome.errors)
                 if outcome.answered_by:
                     answered_by[outcome.answered_by] += 1
-                for table, rows in outcome.rows.items():
-                    load.rows[table] += rows
-                load.rejected += outcome.rejected
+                outcomes[outcome.user_id] = outcome
         except SourceAuthenticationError:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
-    for table in H5P_TABLES:  # deterministic row order whatever the completion order
-        load.rows[table].sort(key=lambda r: (r["user_id"], r.get("content_id", 0)))
+    # In user_id order, so rows and rejected_records do not depend on completion order.
+    for user_id in sorted(outcomes):
+        for table, parsed in outcomes[user_id].parsed.items():
+            parsed.into(load, table)
     for user_id, reason in sorted(failed.items()):
         context.log.warning(f"{partition}: learner {user_id} failed: {reason}")
         load.rejected.append(

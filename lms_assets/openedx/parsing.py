@@ -2,7 +2,10 @@
 
 Each parser takes one record and raises ``RecordError`` with the field and the
 reason when the record is unusable; ``parse_records`` applies one to a list,
-drops duplicate keys, and keeps the refused records with their reasons.
+drops duplicate keys, and keeps the refused records with their reasons. An
+unusable OPTIONAL field does not refuse its record: ``parse_records`` collects it
+(``records.collecting_field_problems``), the row keeps NULL there, and the problem
+is kept as well, as a reason saying so.
 """
 
 from __future__ import annotations
@@ -13,8 +16,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lms_assets.errors import ReasonCode, RecordError, SourceResponseError
+from lms_assets.loading import CourseLoad
 from lms_assets.partitions import Partition
-from lms_assets.records import as_bool, as_float, as_int, as_str, as_utc_datetime
+from lms_assets.records import (
+    BIGINT_MAX,
+    as_bool,
+    as_float,
+    as_int,
+    as_str,
+    as_utc_datetime,
+    collecting_field_problems,
+)
 from lms_assets.warehouse import RejectedRecord
 
 MOOC_SOURCE = "Open edX API"
@@ -34,9 +46,33 @@ Parser = Callable[[dict[str, Any], Partition], Row]
 
 @dataclass
 class Parsed:
+    """Rows, the records refused, and the field problems of records kept with a NULL there."""
+
     rows: list[Row] = field(default_factory=list)
     rejected: list[RejectedRecord] = field(default_factory=list)
     reasons: Counter[str] = field(default_factory=Counter)
+    nulled: list[RejectedRecord] = field(default_factory=list)  # one per field stored NULL
+    null_reasons: Counter[str] = field(default_factory=Counter)
+    rows_nulled: int = 0  # kept rows with at least one field stored NULL
+
+    def add(self, other: Parsed) -> None:
+        self.rows += other.rows
+        self.rejected += other.rejected
+        self.reasons.update(other.reasons)
+        self.nulled += other.nulled
+        self.null_reasons.update(other.null_reasons)
+        self.rows_nulled += other.rows_nulled
+
+    def into(self, load: CourseLoad, table: str) -> CourseLoad:
+        """Add these rows of ``table``, its refused records and its NULLed fields to ``load``."""
+        load.rows.setdefault(table, []).extend(self.rows)
+        load.rejected += self.rejected
+        load.reasons.update(self.reasons)
+        load.kept += self.nulled
+        load.null_reasons.update(self.null_reasons)
+        load.refused[table] += len(self.rejected)
+        load.nulled_rows[table] += self.rows_nulled
+        return load
 
 
 def _base(partition: Partition) -> Row:
@@ -44,7 +80,33 @@ def _base(partition: Partition) -> Row:
 
 
 def _learner(record: dict[str, Any], partition: Partition) -> Row:
-    return {**_base(partition), "user_id": as_int(record, "user_id", required=True)}
+    return {
+        **_base(partition),
+        "user_id": as_int(record, "user_id", required=True, maximum=BIGINT_MAX),
+    }
+
+
+KEPT_NOTE = "; stored NULL, record kept"  # how a kept record's field problem reads
+
+
+def _rejected(
+    exc: RecordError,
+    partition: Partition,
+    source: str,
+    where: str,
+    record_key: str | None,
+    record: Any,
+    note: str = "",
+) -> RejectedRecord:
+    return RejectedRecord(
+        partition=partition,
+        source=source,
+        reason=f"{where}: {exc}{note}",
+        record_key=record_key,
+        payload=record,
+        code=exc.code,
+        field=exc.field,
+    )
 
 
 def parse_records(
@@ -56,12 +118,25 @@ def parse_records(
     key: Sequence[str] = ("user_id",),
     first_index: int = 0,
     parsed: Parsed | None = None,
+    label: str = "record",
+    record_key: Any = None,
 ) -> Parsed:
-    """Parse ``records``; refuse unusable ones and repeated keys (the first is kept)."""
+    """Parse ``records``; refuse unusable ones and repeated keys (the first is kept).
+
+    A problem with an optional field keeps the record with NULL in that field and is
+    kept in ``parsed.nulled`` (reason "...; stored NULL, record kept"); a problem with
+    a required field, a duplicate key or a wrong shape refuses the record. ``label``
+    names the records in reasons (``label #index``); ``record_key`` overrides the key
+    kept with a reason (default: the record's ``key[-1]``).
+    """
     parsed = parsed or Parsed()
     seen = {tuple(row[k] for k in key) for row in parsed.rows}
     for index, record in enumerate(records, start=first_index):
-        record_key = record.get(key[-1]) if isinstance(record, dict) else None
+        shown_key = record_key
+        if shown_key is None and isinstance(record, dict):
+            shown_key = record.get(key[-1])
+        shown_key = None if shown_key is None else str(shown_key)
+        where = f"{label} #{index}"
         try:
             if not isinstance(record, dict):
                 raise RecordError(
@@ -69,7 +144,8 @@ def parse_records(
                     None,
                     f"record is a {type(record).__name__}, not an object",
                 )
-            row = parse(record, partition)
+            with collecting_field_problems() as problems:
+                row = parse(record, partition)
             row_key = tuple(row[k] for k in key)
             if row_key in seen:
                 shown = ", ".join(f"{k} {v}" for k, v in zip(key, row_key, strict=True))
@@ -79,22 +155,17 @@ def parse_records(
                     f"duplicate {shown} (first occurrence kept)",
                 )
         except RecordError as exc:
-            reason = str(exc)
             parsed.reasons[exc.category] += 1
-            parsed.rejected.append(
-                RejectedRecord(
-                    partition=partition,
-                    source=source,
-                    reason=f"record #{index}: {reason}",
-                    record_key=None if record_key is None else str(record_key),
-                    payload=record,
-                    code=exc.code,
-                    field=exc.field,
-                )
-            )
+            parsed.rejected.append(_rejected(exc, partition, source, where, shown_key, record))
             continue
         seen.add(row_key)
         parsed.rows.append(row)
+        for problem in problems:
+            parsed.null_reasons[problem.category] += 1
+            parsed.nulled.append(
+                _rejected(problem, partition, source, where, shown_key, record, KEPT_NOTE)
+            )
+        parsed.rows_nulled += bool(problems)
     return parsed
 
 
@@ -149,17 +220,10 @@ def parse_progress(record: dict[str, Any], partition: Partition) -> Row:
     }
 
 
-def _count(record: dict[str, Any], name: str) -> int | None:
-    value = as_int(record, name)
-    if value is not None and value < 0:
-        raise RecordError(ReasonCode.OUT_OF_RANGE, name, f"{name}={value} is negative")
-    return value
-
-
 def parse_discussion(record: dict[str, Any], partition: Partition) -> Row:
     return {
         **_learner(record, partition),
-        **{name: _count(record, name) for name in DISCUSSION_COUNTS},
+        **{name: as_int(record, name) for name in DISCUSSION_COUNTS},
     }
 
 
@@ -178,20 +242,38 @@ def _summary(body: dict[str, Any], name: str) -> dict[str, Any]:
     return summary
 
 
+def _summary_row(
+    body: dict[str, Any], partition: Partition, user_id: int, what: str, build: Any
+) -> Parsed:
+    """One learner's summary row ``build(body)``, its bad fields NULL and kept as reasons."""
+    return parse_records(
+        [body],
+        lambda record, p: {**_base(p), "user_id": user_id, **build(record)},
+        partition,
+        source=H5P_SOURCE,
+        label=f"learner {user_id} {what}",
+        record_key=user_id,
+    )
+
+
 def parse_h5p_scores(
     body: dict[str, Any], partition: Partition, user_id: int
-) -> tuple[Row, Parsed]:
+) -> tuple[Parsed, Parsed]:
     """(summary row, parsed content rows) of one learner's ``scores`` body."""
     summary = _summary(body, "summary")
-    summary_row = {
-        **_base(partition),
-        "user_id": user_id,
-        "total_contents": as_int(summary, "total_contents"),
-        "completed_contents": as_int(summary, "completed_contents"),
-        "total_score": as_float(summary, "total_score", minimum=0),
-        "total_max_score": as_float(summary, "total_max_score", minimum=0),
-        "overall_percentage": as_float(summary, "overall_percentage", minimum=0, maximum=100),
-    }
+    summary_row = _summary_row(
+        summary,
+        partition,
+        user_id,
+        "scores summary",
+        lambda s: {
+            "total_contents": as_int(s, "total_contents"),
+            "completed_contents": as_int(s, "completed_contents"),
+            "total_score": as_float(s, "total_score", minimum=0),
+            "total_max_score": as_float(s, "total_max_score", minimum=0),
+            "overall_percentage": as_float(s, "overall_percentage", minimum=0, maximum=100),
+        },
+    )
     base = _for_learner(user_id)
 
     def content(record: dict[str, Any], p: Partition) -> Row:
@@ -202,7 +284,7 @@ def parse_h5p_scores(
             )
         return {
             **base(record, p),
-            "content_id": as_int(record, "content_id", required=True),
+            "content_id": as_int(record, "content_id", required=True, maximum=BIGINT_MAX),
             "score": score,
             "max_score": max_score,
             "percentage": as_float(record, "percentage", minimum=0, maximum=100),
@@ -215,31 +297,40 @@ def parse_h5p_scores(
     if not isinstance(scores, list):
         raise RecordError(ReasonCode.WRONG_SHAPE, "scores", "'scores' is not a list")
     details = parse_records(
-        scores, content, partition, source=H5P_SOURCE, key=("user_id", "content_id")
+        scores,
+        content,
+        partition,
+        source=H5P_SOURCE,
+        key=("user_id", "content_id"),
+        label=f"learner {user_id} score",
     )
     return summary_row, details
 
 
 def parse_video_progress(
     body: dict[str, Any], partition: Partition, user_id: int
-) -> tuple[Row, Parsed]:
+) -> tuple[Parsed, Parsed]:
     """(summary row, parsed video rows) of one learner's ``video-progress`` body."""
     summary = _summary(body, "summary")
-    summary_row = {
-        **_base(partition),
-        "user_id": user_id,
-        "total_videos": as_int(summary, "total_videos"),
-        "completed_videos": as_int(summary, "completed_videos"),
-        "in_progress_videos": as_int(summary, "in_progress_videos"),
-        "total_watched_time": as_int(summary, "total_watched_time"),
-        "overall_progress": as_float(summary, "overall_progress", minimum=0, maximum=100),
-    }
+    summary_row = _summary_row(
+        summary,
+        partition,
+        user_id,
+        "video summary",
+        lambda s: {
+            "total_videos": as_int(s, "total_videos"),
+            "completed_videos": as_int(s, "completed_videos"),
+            "in_progress_videos": as_int(s, "in_progress_videos"),
+            "total_watched_time": as_int(s, "total_watched_time"),
+            "overall_progress": as_float(s, "overall_progress", minimum=0, maximum=100),
+        },
+    )
     base = _for_learner(user_id)
 
     def video(record: dict[str, Any], p: Partition) -> Row:
         return {
             **base(record, p),
-            "content_id": as_int(record, "content_id", required=True),
+            "content_id": as_int(record, "content_id", required=True, maximum=BIGINT_MAX),
             "progress_percent": as_float(record, "progress_percent", minimum=0, maximum=100),
             "current_time": as_int(record, "current_time"),
             "duration": as_int(record, "duration"),
@@ -250,31 +341,40 @@ def parse_video_progress(
     if not isinstance(videos, list):
         raise RecordError(ReasonCode.WRONG_SHAPE, "videos", "'videos' is not a list")
     details = parse_records(
-        videos, video, partition, source=H5P_SOURCE, key=("user_id", "content_id")
+        videos,
+        video,
+        partition,
+        source=H5P_SOURCE,
+        key=("user_id", "content_id"),
+        label=f"learner {user_id} video",
     )
     return summary_row, details
 
 
 def parse_dashboard(
     body: dict[str, Any], partition: Partition, user_id: int, answered_by: str
-) -> Row:
+) -> Parsed:
     """A ``dashboard_summary`` row from combined-progress or (fallback) dashboard."""
     if answered_by == "combined-progress":
         overall = _summary(body, "overall")
         h5p, video = _summary(body, "scores"), _summary(body, "video_progress")
     else:
         overall, h5p, video = body, _summary(body, "h5p"), _summary(body, "video")
-    return {
-        **_base(partition),
-        "user_id": user_id,
-        "overall_completion": as_float(overall, "overall_completion", minimum=0, maximum=100),
-        "total_items": as_int(overall, "total_items"),
-        "completed_items": as_int(overall, "completed_items"),
-        "h5p_total_contents": as_int(h5p, "total_contents"),
-        "h5p_completed_contents": as_int(h5p, "completed_contents"),
-        "h5p_overall_percentage": as_float(h5p, "overall_percentage", minimum=0, maximum=100),
-        "video_total_videos": as_int(video, "total_videos"),
-        "video_completed_videos": as_int(video, "completed_videos"),
-        "video_overall_progress": as_float(video, "overall_progress", minimum=0, maximum=100),
-        "answered_by": answered_by,
-    }
+    return _summary_row(
+        body,
+        partition,
+        user_id,
+        answered_by,
+        lambda _body: {
+            "overall_completion": as_float(overall, "overall_completion", minimum=0, maximum=100),
+            "total_items": as_int(overall, "total_items"),
+            "completed_items": as_int(overall, "completed_items"),
+            "h5p_total_contents": as_int(h5p, "total_contents"),
+            "h5p_completed_contents": as_int(h5p, "completed_contents"),
+            "h5p_overall_percentage": as_float(h5p, "overall_percentage", minimum=0, maximum=100),
+            "video_total_videos": as_int(video, "total_videos"),
+            "video_completed_videos": as_int(video, "completed_videos"),
+            "video_overall_progress": as_float(video, "overall_progress", minimum=0, maximum=100),
+            "answered_by": answered_by,
+        },
+    )

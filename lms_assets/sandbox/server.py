@@ -53,6 +53,13 @@ class FaultConfig:
     count_shortfall: int = 0
     repeated_page_offset: int | None = None
     self_next_offset: int | None = None
+    # Export defects: a field every learner's record gets wrong (the record stays usable).
+    day_first_last_activity: bool = False  # progress: last_activity as "23/11/2026"
+    grades_above_100: bool = False  # grades: grade_percentage + 101 (0 becomes 101)
+    # Discussions: the first N learners' threads_count is 3e9 (beyond INT), and a record
+    # with user_id 1e20 (beyond BIGINT) is appended: values MariaDB refuses, SQLite keeps.
+    oversized_discussions: int = 0
+    h5p_times_beyond_int: bool = False  # H5P scores: every content's `time` is 3e9 seconds
     seed: int = 0  # seeds the fault dice, so a faulty run can be replayed
 
 
@@ -298,7 +305,7 @@ class Sandbox:
                 "stats_assessment": payloads.stats_assessment,
                 "stats_progress": payloads.stats_progress,
             }[route]
-            return route, 200, builder(course)
+            return route, 200, self._export_defects(route, builder(course))
         if match := _H5P_PATH.match(path):
             route = match["route"]
             course = uni.course(_path_value(match["course"]))
@@ -315,7 +322,11 @@ class Sandbox:
                 "combined-progress": payloads.combined_progress,
                 "dashboard": payloads.dashboard,
             }[route]
-            return endpoint, 200, builder(course, learner)
+            body = builder(course, learner)
+            if route == "scores" and self.faults.h5p_times_beyond_int:
+                for score in body["scores"]:
+                    score["time"] = 3_000_000_000
+            return endpoint, 200, body
         return "unknown", 404, {"detail": "Not found."}
 
     def _is_malformed_learner(self, path: str) -> bool:
@@ -350,6 +361,23 @@ class Sandbox:
             served_offset = faults.repeated_page_offset
         body = payloads.page(records, limit, served_offset, next_url, previous_url)
         body["count"] = max(0, body["count"] - faults.count_shortfall)
+        return body
+
+    def _export_defects(self, route: str, body: dict[str, Any]) -> dict[str, Any]:
+        faults = self.faults
+        if route == "progress" and faults.day_first_last_activity:
+            for record in body["progress_data"]["students"]:
+                if record["last_activity"]:  # "2026-11-23T..." -> "23/11/2026"
+                    year, month, day = record["last_activity"][:10].split("-")
+                    record["last_activity"] = f"{day}/{month}/{year}"
+        if route == "grades" and faults.grades_above_100:
+            for record in body["grade_data"]["grade_table"]:
+                record["grade_percentage"] += 101
+        if route == "discussions" and faults.oversized_discussions:
+            students = body["discussion_data"]["students"]
+            for record in students[: faults.oversized_discussions]:
+                record["threads_count"] = 3_000_000_000
+            students.append({**students[0], "user_id": 1e20, "threads_count": 1})
         return body
 
     def _enrollment_defects(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
