@@ -34,7 +34,12 @@ API_RATIOS = [
 
 
 def _row_count_within_enrollments() -> Rule:
-    """A per-learner table has rows for an enrolled course, and no more than its learners."""
+    """A per-learner table has no more rows than the course has enrolled learners.
+
+    An export with no row for an enrolled course is allowed: a new course has no grades
+    yet. The case that matters, an API whose every record is unusable, fails
+    ``rejection_ratio`` instead.
+    """
 
     def query(table: sa.Table, partitions: Sequence[Partition]) -> sa.Select:
         enrollments = metadata.tables["enrollments"]
@@ -60,12 +65,12 @@ def _row_count_within_enrollments() -> Rule:
             sa.select(enrolled.c.course_id, enrolled.c.snapshot_date, enrolled.c.enrolled)
             .add_columns(rows.label("rows"))
             .select_from(joined)
-            .where(sa.or_(rows == 0, rows > enrolled.c.enrolled))
+            .where(rows > enrolled.c.enrolled)
         )
 
     return Rule(
         "row_count_within_enrollments",
-        "Every partition with enrollments has rows, and no more rows than enrolled learners.",
+        "No more rows per partition than enrolled learners.",
         query,
     )
 
