@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from lms_assets.db import get_engine, redacted
 from lms_assets.mysql_connection import GuardedConnection, LocalInfileRefused
-from lms_assets.settings import SettingError
+from lms_assets.settings import SettingError, Settings
 from lms_assets.warehouse import WarehouseResource
 from lms_assets.warehouse.resource import load_file, write_load_file
 from lms_assets_tests.fake_mysql import CLIENT_SSL, FakeMySQLServer
@@ -144,6 +144,9 @@ def test_an_unencoded_at_in_the_password_is_refused_without_showing_it(url) -> N
             attempt()
         message = str(caught.value)
         assert "Zq9" not in message and "Xv7" not in message and "w0rd" not in message
+    with pytest.raises(SettingError, match=r"^LMS_WAREHOUSE_URL: .*%40") as caught:
+        Settings.from_environment({"LMS_WAREHOUSE_URL": url}).warehouse_url_field()
+    assert "Zq9" not in str(caught.value) and "Xv7" not in str(caught.value)
     assert redacted("mysql+pymysql://lms:Zq9%40Xv7@db.example.edu/lms") == (
         "mysql+pymysql://lms:***@db.example.edu/lms"
     )
