@@ -74,6 +74,17 @@ def get_engine(url: str, *, read_only: bool = False) -> Engine:
         return engine
 
 
+def _connect_args(parsed: URL, read_only: bool) -> dict[str, Any]:
+    """The warehouse's bulk path (LOAD DATA LOCAL INFILE) needs ``local_infile``; it is
+    enabled only where a GuardedConnection (below) sends no file but the one the current
+    ``load_file`` registered: pymysql. Another MySQL driver would send any file a server
+    names, so it gets no LOCAL INFILE (and ``load_file`` refuses to run on it)."""
+    mysql = parsed.get_backend_name() in ("mysql", "mariadb")
+    if mysql and parsed.get_driver_name() == "pymysql" and not read_only:
+        return {"local_infile": True}
+    return {}
+
+
 def _create_engine(url: str, read_only: bool) -> Engine:
     parsed = make_url(url)
     backend = parsed.get_backend_name()
@@ -97,16 +108,11 @@ def _create_engine(url: str, read_only: bool) -> Engine:
             cursor.close()
 
         return engine
-    connect_args = {}
-    if backend in ("mysql", "mariadb") and not read_only:
-        # The warehouse's bulk path (LOAD DATA LOCAL INFILE); GuardedConnection (below) sends
-        # only the file the current load_file registered.
-        connect_args["local_infile"] = True
     engine = sa.create_engine(
         url,
         pool_pre_ping=True,
         pool_recycle=3600,
-        connect_args=connect_args,
+        connect_args=_connect_args(parsed, read_only),
         # A failed statement's message would print its bound values: learners' emails and
         # names would reach Dagster's logs, the run database and failure emails.
         hide_parameters=True,

@@ -12,8 +12,9 @@ import certifi
 import pyarrow as pa
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
-from lms_assets.db import get_engine, redacted
+from lms_assets.db import _connect_args, get_engine, redacted
 from lms_assets.mysql_connection import GuardedConnection, LocalInfileRefused
 from lms_assets.settings import SettingError, Settings
 from lms_assets.warehouse import WarehouseResource
@@ -90,6 +91,15 @@ def test_the_warehouse_engine_uses_guarded_connections_and_bulk_loads(
         assert sorted(warehouse.read_frame(sa.select(table.c.a))["a"]) == ["one", "two"]
     finally:
         table.drop(warehouse.engine)
+
+
+def test_local_infile_is_enabled_only_where_the_guard_is() -> None:
+    """mysqlclient would send whatever file a server names: no LOCAL INFILE for it."""
+    assert _connect_args(make_url("mysql+pymysql://u@h/d"), read_only=False) == {
+        "local_infile": True
+    }
+    assert _connect_args(make_url("mysql+mysqldb://u@h/d"), read_only=False) == {}
+    assert _connect_args(make_url("mysql+pymysql://u@h/d"), read_only=True) == {}  # Moodle
 
 
 # -- TLS ------------------------------------------------------------------------------------
