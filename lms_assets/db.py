@@ -11,15 +11,46 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
+
+from lms_assets import mysql_connection
+from lms_assets.settings import SettingError
 
 _engines: dict[tuple[str, bool], Engine] = {}
 _lock = threading.Lock()
 
 
+def parse_url(url: str) -> URL:
+    """``make_url``, refusing URLs whose password was not URL-encoded.
+
+    ``mysql://lms:p@ss@db/lms`` parses as password ``p`` on host ``ss@db``: every message
+    would then show the password's tail as the host. Neither error names the URL's parts.
+    """
+    try:
+        parsed = make_url(url)
+    except ValueError:  # e.g. int() of a "port" that is the rest of a password
+        raise SettingError(
+            "the database URL cannot be parsed (not shown: it may hold a password); if the "
+            "password contains '@', ':', '/' or '%', URL-encode it (urllib.parse.quote_plus: "
+            "'@' as %40)."
+        ) from None
+    # A SQLite file path may hold '@'; a server's host or database name does not.
+    spill = [parsed.host or ""] + (
+        [] if parsed.get_backend_name() == "sqlite" else [parsed.database or ""]
+    )
+    if any("@" in part for part in spill):
+        raise SettingError(
+            "the database URL's host or database name contains '@': the password (or user "
+            "name) holds an unencoded '@'. URL-encode it ('@' as %40, "
+            "urllib.parse.quote_plus(password)); "
+            "the URL is not shown because it holds the password."
+        )
+    return parsed
+
+
 def normalize_url(url: str) -> str:
     """MySQL URLs get the pymysql driver and utf8mb4 unless they say otherwise."""
-    parsed = make_url(url)
+    parsed = parse_url(url)
     if parsed.get_backend_name() in ("mysql", "mariadb"):
         if parsed.drivername in ("mysql", "mariadb"):
             parsed = parsed.set(drivername=f"{parsed.drivername}+pymysql")
@@ -30,7 +61,7 @@ def normalize_url(url: str) -> str:
 
 def redacted(url: str) -> str:
     """The URL as it may appear in logs and metadata: password hidden."""
-    return make_url(url).render_as_string(hide_password=True)
+    return parse_url(url).render_as_string(hide_password=True)
 
 
 def get_engine(url: str, *, read_only: bool = False) -> Engine:
@@ -41,6 +72,17 @@ def get_engine(url: str, *, read_only: bool = False) -> Engine:
         if engine is None:
             engine = _engines[(url, read_only)] = _create_engine(url, read_only)
         return engine
+
+
+def _connect_args(parsed: URL, read_only: bool) -> dict[str, Any]:
+    """The warehouse's bulk path (LOAD DATA LOCAL INFILE) needs ``local_infile``; it is
+    enabled only where a GuardedConnection (below) sends no file but the one the current
+    ``load_file`` registered: pymysql. Another MySQL driver would send any file a server
+    names, so it gets no LOCAL INFILE (and ``load_file`` refuses to run on it)."""
+    mysql = parsed.get_backend_name() in ("mysql", "mariadb")
+    if mysql and parsed.get_driver_name() == "pymysql" and not read_only:
+        return {"local_infile": True}
+    return {}
 
 
 def _create_engine(url: str, read_only: bool) -> Engine:
@@ -66,18 +108,21 @@ def _create_engine(url: str, read_only: bool) -> Engine:
             cursor.close()
 
         return engine
-    connect_args = {}
-    if backend in ("mysql", "mariadb") and not read_only:
-        connect_args["local_infile"] = True  # the warehouse's bulk path (LOAD DATA LOCAL INFILE)
     engine = sa.create_engine(
         url,
         pool_pre_ping=True,
         pool_recycle=3600,
-        connect_args=connect_args,
+        connect_args=_connect_args(parsed, read_only),
         # A failed statement's message would print its bound values: learners' emails and
         # names would reach Dagster's logs, the run database and failure emails.
         hide_parameters=True,
     )
+    if parsed.get_driver_name() == "pymysql":
+
+        @sa.event.listens_for(engine, "do_connect")
+        def _guarded_connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+            return mysql_connection.connect(*cargs, **cparams)
+
     if read_only:
 
         @sa.event.listens_for(engine, "connect")

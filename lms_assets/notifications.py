@@ -7,6 +7,7 @@ messages and names, never configuration values: credentials stay out.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -46,6 +47,7 @@ class SmtpNotifier(dg.ConfigurableResource):
             subject,
         )
         message.set_content(body)
+        self._refuse_plaintext_credentials()
         if self.security == "ssl":
             client: smtplib.SMTP = smtplib.SMTP_SSL(
                 self.host,
@@ -62,8 +64,32 @@ class SmtpNotifier(dg.ConfigurableResource):
                 client.login(self.username, self.password or "")
             client.send_message(message)
 
+    def _refuse_plaintext_credentials(self) -> None:
+        """A password is sent in clear with ``security=none``: only to this machine."""
+        if self.security not in ("starttls", "ssl", "none"):
+            # Anything else would fall through to a plaintext session.
+            raise settings.SettingError(
+                f"LMS_SMTP_SECURITY={self.security!r}: use starttls, ssl or none."
+            )
+        if self.security == "none" and self.password and not _is_loopback(self.host):
+            raise settings.SettingError(
+                f"LMS_SMTP_SECURITY=none would send the SMTP password unencrypted to "
+                f"{self.host}; use starttls or ssl, or none only with a server on this "
+                "machine (localhost, 127.0.0.1, ::1). Nothing was sent."
+            )
+
     def run_link(self, run_id: str) -> str:
         return f"{self.ui_url.rstrip('/')}/runs/{run_id}"
+
+
+def _is_loopback(host: str) -> bool:
+    # Literal names only: resolving a name here would trust DNS with the decision.
+    if host.strip().lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _root_cause(error: object) -> str:

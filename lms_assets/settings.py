@@ -96,13 +96,28 @@ class Settings:
 
     def resolved_warehouse_url(self) -> str:
         """The warehouse URL as a value, for code outside runs (CLI, demo, benchmarks)."""
+        self._check_warehouse_url()
         return self.warehouse_url or self.default_warehouse_url()
 
     def warehouse_url_field(self) -> Any:
-        """The warehouse resource's ``url``: an EnvVar when set (a secret), else the default."""
+        """The warehouse resource's ``url``: an EnvVar when set (a secret), else the default.
+
+        The URL is checked here, when the code location loads, so that a malformed one is
+        reported then rather than by the first run."""
+        self._check_warehouse_url()
         return (
             dg.EnvVar("LMS_WAREHOUSE_URL") if self.warehouse_url else self.default_warehouse_url()
         )
+
+    def _check_warehouse_url(self) -> None:
+        if not self.warehouse_url:
+            return
+        from lms_assets.db import parse_url  # imported here: lms_assets.db imports this module
+
+        try:
+            parse_url(self.warehouse_url)
+        except SettingError as exc:
+            raise SettingError(f"LMS_WAREHOUSE_URL: {exc}") from None
 
     @property
     def moodle_day_timezone(self) -> str:

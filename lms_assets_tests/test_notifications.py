@@ -15,6 +15,7 @@ from lms_assets.openedx.assets import enrollments
 from lms_assets.openedx.resources import OpenEdxApiResource
 from lms_assets.partitions import Partition
 from lms_assets.sandbox import FaultConfig, Sandbox
+from lms_assets.settings import SettingError
 from lms_assets_tests.conftest import make_university
 
 SECRET_COOKIE = "secret-session-cookie-123"
@@ -160,3 +161,21 @@ def test_a_batched_run_counts_rows_per_partition_and_the_summary_counts_the_ware
     body = message.get_content()
     assert f"- enrollments: {total}" in body.splitlines()
     assert "1 runs succeeded, 0 failed" in body
+
+
+def test_security_none_refuses_to_send_a_password_off_this_machine(smtp) -> None:
+    """0.0.0.0 reaches the loopback server below, but is not a loopback name: the password
+    would cross a network in clear, so nothing is sent. Unknown modes are refused too."""
+    inbox, port = smtp
+    remote = notifier(port).model_copy(update={"host": "0.0.0.0"})
+    with pytest.raises(SettingError, match=r"unencrypted to 0\.0\.0\.0") as caught:
+        remote.send("subject", "body")
+    assert SMTP_PASSWORD not in str(caught.value)
+    typo = notifier(port).model_copy(update={"security": "tls"})
+    with pytest.raises(SettingError, match="LMS_SMTP_SECURITY='tls'"):
+        typo.send("subject", "body")
+    assert inbox.messages == []
+    # Without a password, or to a loopback host, security=none still delivers.
+    notifier(port).model_copy(update={"host": "0.0.0.0", "password": None}).send("a", "b")
+    notifier(port).model_copy(update={"host": "localhost"}).send("c", "d")
+    assert [message["Subject"] for _, message in inbox.messages] == ["a", "c"]

@@ -28,6 +28,7 @@ from pydantic import Field
 from sqlalchemy.engine import Engine
 
 from lms_assets.db import get_engine, normalize_url, redacted
+from lms_assets.mysql_connection import local_file_allowed
 from lms_assets.partitions import PARTITION_COLUMNS, Partition, Scope
 from lms_assets.warehouse import schema
 
@@ -403,12 +404,14 @@ def load_file(
     """LOAD DATA LOCAL INFILE a ``write_load_file`` file into ``table`` (MySQL/MariaDB),
     inside the caller's transaction; any warning aborts it."""
     quote = conn.dialect.identifier_preparer.quote
-    conn.exec_driver_sql(
-        f"LOAD DATA LOCAL INFILE %s INTO TABLE {quote(table.name)} CHARACTER SET utf8mb4 "
-        "FIELDS TERMINATED BY ',' ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\n' "
-        f"({', '.join(quote(c) for c in columns)})",
-        (str(path),),
-    )
+    # The connection sends this file and no other, and only during this statement.
+    with local_file_allowed(conn.connection.dbapi_connection, str(path)):
+        conn.exec_driver_sql(
+            f"LOAD DATA LOCAL INFILE %s INTO TABLE {quote(table.name)} CHARACTER SET utf8mb4 "
+            "FIELDS TERMINATED BY ',' ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\n' "
+            f"({', '.join(quote(c) for c in columns)})",
+            (str(path),),
+        )
     warnings = conn.exec_driver_sql("SHOW WARNINGS LIMIT 3").fetchall()
     if warnings:
         raise WarehouseError(f"{table.name}: bulk load reported {warnings}; rolled back.")
