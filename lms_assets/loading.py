@@ -50,6 +50,8 @@ class LoadReport:
     """What a run wrote, per table AND per partition, so figures are never run-wide copies."""
 
     written: list[Partition] = field(default_factory=list)
+    # Fetched but not written: a gate failed on the fetched rows, the stored rows were kept.
+    held: dict[Partition, list[str]] = field(default_factory=dict)
     rows: dict[str, Counter[Partition]] = field(default_factory=dict)
     rejected: Counter[Partition] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
@@ -63,7 +65,13 @@ class LoadReport:
     nulled_rows: dict[str, Counter[Partition]] = field(default_factory=dict)
 
     def rows_of(self, table: str) -> int:
-        return sum(self.rows.get(table, Counter()).values())
+        written = self.rows.get(table, Counter())
+        return sum(n for p, n in written.items() if p not in self.held)
+
+    @property
+    def checked(self) -> list[Partition]:
+        """The partitions the checks judge: those written and those held back."""
+        return [*self.written, *self.held]
 
     def add_load(self, partition: Partition, load: CourseLoad) -> None:
         """Count what ``load`` (``partition``'s fetch) rejected and kept with NULLs."""
@@ -133,14 +141,41 @@ def write_scope(
     return report
 
 
+def _gate_failures(
+    warehouse: WarehouseResource,
+    partition: Partition,
+    load: CourseLoad,
+    rules: Mapping[str, Sequence[Any]],
+) -> tuple[LoadReport, list[str]]:
+    """The gates (quality.Rule.gate) that fail on ``load``, the partition's fetched rows."""
+    trial = LoadReport(written=[partition])
+    trial.add_load(partition, load)
+    for table, rows in load.rows.items():
+        trial.rows[table] = Counter({partition: len(rows)})
+    failed = [
+        f"{table}.{rule.name}"
+        for table, table_rules in rules.items()
+        for rule in table_rules
+        if rule.gate and rule.load_violations(warehouse, table, [partition], trial)
+    ]
+    return trial, failed
+
+
 def load_per_course(
     context: dg.AssetExecutionContext,
     partitions: Iterable[Partition],
     warehouse: WarehouseResource,
     asset_name: str,
     fetch: Callable[[Partition], CourseLoad],
+    rules: Mapping[str, Sequence[Any]] | None = None,
 ) -> LoadReport:
-    """Fetch and write each partition in turn, each in its own transaction."""
+    """Fetch and write each partition in turn, each in its own transaction.
+
+    ``rules`` (table -> quality.Rule) are the checks the asset will report; their gates
+    (rejection, NULL and failure ratios) are measured on each partition's fetched rows
+    first, and a partition that fails one is not written: its stored rows stay, and the
+    check fails naming it. Checks after the write could only report the damage.
+    """
     partitions = list(partitions)
     report = LoadReport()
     failures: dict[str, str] = {}
@@ -153,6 +188,23 @@ def load_per_course(
             failures[str(partition)] = str(exc)
             context.log.error(f"{asset_name} {partition}: {exc}")
             continue
+        if rules:
+            trial, failed = _gate_failures(warehouse, partition, load, rules)
+            if failed:
+                context.log.warning(
+                    f"[{number}/{len(partitions)}] {asset_name} {partition}: {', '.join(failed)} "
+                    "failed on the fetched rows; nothing written, the stored rows were kept"
+                )
+                # The refusals are still kept, so a person can see why (they describe this
+                # fetch; the stored rows stay those of the last good one).
+                warehouse.write(
+                    [partition], {}, asset_name=asset_name, rejected=[*load.rejected, *load.kept]
+                )
+                report.add_load(partition, load)
+                report.held[partition] = failed
+                for table, counts in trial.rows.items():
+                    report.rows.setdefault(table, Counter()).update(counts)
+                continue
         summaries = warehouse.write(
             [partition], load.rows, asset_name=asset_name, rejected=[*load.rejected, *load.kept]
         )

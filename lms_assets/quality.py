@@ -91,6 +91,9 @@ class Rule:
     load_violations: LoadViolations | None = None
     # Extra figures for the check's metadata, from the run's load report (e.g. the worst ratio).
     details: Callable[[Sequence[Partition], Any], dict[str, Any]] | None = None
+    # A gate is measured on a partition's fetched rows BEFORE they replace the stored ones
+    # (loading.load_per_course): when it fails, the stored rows are kept.
+    gate: bool = False
 
     def also(self, load_violations: LoadViolations, *, name: str, description: str) -> Rule:
         """This SQL rule plus a measure of the run's extraction, as one check."""
@@ -349,7 +352,7 @@ def ratio_at_most(
         ]
         return {"worst_ratio": max(ratios, default=0.0), "threshold": max_ratio}
 
-    return Rule(name, description, load_violations=measure, details=details)
+    return Rule(name, description, load_violations=measure, details=details, gate=True)
 
 
 def _per_partition_ratio(
@@ -399,6 +402,7 @@ def rejection_ratio_at_most(max_ratio: float) -> Rule:
         "rejection_ratio",
         f"At most {max_ratio:.0%} of the source's records refused (not stored) in every partition.",
         load_violations=measure,
+        gate=True,
     )
 
 
@@ -417,4 +421,5 @@ def nulled_field_ratio_at_most(max_ratio: float) -> Rule:
         f"At most {max_ratio:.0%} of the stored rows had an unusable field stored as NULL, "
         "in every partition.",
         load_violations=measure,
+        gate=True,
     )

@@ -75,12 +75,19 @@ def publish(
                 "rows_with_fields_stored_null": report.nulled_rows.get(table, {}).get(p, 0),
             }
             for p in report.written
+        }
+        | {
+            # Dagster records a materialization for every partition of the run; these say
+            # that nothing was replaced.
+            p: {"held_previous_rows": "; ".join(failed)}
+            for p, failed in report.held.items()
         },
     )
     return dg.MaterializeResult(
         asset_key=asset,
         metadata={
             "run_partitions_written": len(report.written),
+            "run_partitions_held": len(report.held),
             "run_rows": report.rows_of(table),
             "run_rejected_records": sum(report.rejected.values()),
             "run_rejection_reasons": dict(report.reasons) or "none",
@@ -93,6 +100,6 @@ def publish(
             **(extra or {}),
         },
         check_results=quality.evaluate(
-            warehouse, table, rules, report.written, asset=asset, load=report
+            warehouse, table, rules, report.checked, asset=asset, load=report
         ),
     )

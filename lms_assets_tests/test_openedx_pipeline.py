@@ -127,6 +127,23 @@ def test_twenty_percent_faults_give_the_same_tables(sandbox, warehouse, instance
     assert snapshot(warehouse) == clean
 
 
+def test_sixty_percent_faults_lose_and_change_no_good_row(sandbox, warehouse, instance) -> None:
+    """A schedule-like run at 60% 500s with one retry: the courses whose fetch is too
+    incomplete are held back before their write (H5P learner failures over 2%), the run
+    fails saying so, and every table still holds exactly the rows of the clean run."""
+    assert run_graph(sandbox, warehouse, instance).success
+    clean = snapshot(warehouse)
+    sandbox.faults.error_rate = 0.60
+    sandbox.faults.seed = 5
+    faulty = run_graph(sandbox, warehouse, instance, max_retries=1)
+    assert not faulty.success
+    assert sandbox.served_count("fault", 500) > 100
+    assert checks(faulty)["h5p_scores_summary.learner_failure_ratio"] is False
+    held = faulty.asset_materializations_for_node("h5p_learner_progress")[0].metadata
+    assert "h5p_scores_summary.learner_failure_ratio" in held["held_previous_rows"].value
+    assert snapshot(warehouse) == clean
+
+
 def test_malformed_learners_are_reported_and_the_rest_load(
     sandbox, sqlite_warehouse, instance
 ) -> None:

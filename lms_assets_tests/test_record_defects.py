@@ -76,9 +76,18 @@ def metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict:
     }
 
 
-def test_unusable_dates_and_grades_are_nulled_kept_and_fail_the_run(
+def test_a_fetch_whose_every_date_and_grade_is_unusable_keeps_the_stored_rows(
     sandbox, warehouse, instance
 ) -> None:
+    """Yesterday's API was fine; today's sends every last_activity day-first and every grade
+    above 100. Each record would be kept with NULL there, but the NULL ratio (100% > 5%) is
+    measured on the fetched rows BEFORE they replace the stored ones: the stored rows stay
+    as they were, the problems are kept in rejected_records, and the run fails."""
+    assert materialize(sandbox, warehouse, instance, [mooc_progress, mooc_grades]).success
+    progress_columns = ("user_id", "completion_rate", "last_activity")
+    grade_columns = ("user_id", "grade_percentage", "letter_grade")
+    good_progress = stored(warehouse, "mooc_progress", *progress_columns)
+    good_grades = stored(warehouse, "mooc_grades", *grade_columns)
     sandbox.faults.day_first_last_activity = True
     sandbox.faults.grades_above_100 = True
     result = materialize(sandbox, warehouse, instance, [mooc_progress, mooc_grades])
@@ -87,14 +96,11 @@ def test_unusable_dates_and_grades_are_nulled_kept_and_fail_the_run(
     graded = [lr for lr in learners if lr.grade_percentage is not None]
     assert 0 < len(active) < len(learners) and len(graded) > 0
 
-    # Every record kept: the bad field NULL, the rest as the API sent it.
-    assert stored(
-        warehouse, "mooc_progress", "user_id", "completion_rate", "last_activity"
-    ) == sorted((lr.user_id, lr.completion_rate, None) for lr in learners)
-    assert stored(
-        warehouse, "mooc_grades", "user_id", "grade_percentage", "letter_grade"
-    ) == sorted((lr.user_id, None, lr.letter_grade) for lr in graded)
-    # Each NULL is kept in rejected_records, by code and field, saying the record was kept.
+    # Nothing replaced: the rows of the good fetch, last_activity and grades included.
+    assert stored(warehouse, "mooc_progress", *progress_columns) == good_progress
+    assert stored(warehouse, "mooc_grades", *grade_columns) == good_grades
+    assert sum(row[2] is not None for row in good_progress) == len(active)
+    # Each problem is kept in rejected_records, by code and field.
     progress_rejects = rejects(warehouse, "mooc_progress")
     assert [r[:3] for r in progress_rejects] == [
         ("not_a_datetime", "last_activity", str(lr.user_id)) for lr in active
@@ -112,14 +118,14 @@ def test_unusable_dates_and_grades_are_nulled_kept_and_fail_the_run(
     assert grade_rejects[0][3] == (
         f"record #0: grade_percentage={graded[0].grade_percentage + 101} is above 100{KEPT}"
     )
-    # Counted apart from refused records.
+    # Counted apart from refused records; each partition says it was held back, and why.
     progress = metadata(result, "mooc_progress")
-    assert progress["rejected_records"] == 0
-    assert progress["rows_with_fields_stored_null"] == len(active)
+    assert progress["held_previous_rows"] == "mooc_progress.nulled_field_ratio"
+    assert (progress["run_partitions_written"], progress["run_partitions_held"]) == (0, 1)
     assert progress["run_fields_stored_null_reasons"] == {
         "not_a_datetime last_activity": len(active)
     }
-    assert metadata(result, "mooc_grades")["rows_with_fields_stored_null"] == len(graded)
+    assert metadata(result, "mooc_grades")["held_previous_rows"] == "mooc_grades.nulled_field_ratio"
     # The NULLed-field ratio is far above 5%: that (blocking) check fails, and the run.
     expected = {
         "unique_key": True,
@@ -171,11 +177,15 @@ def test_values_beyond_the_columns_are_refused_or_nulled_on_both_backends(
     assert result.success
 
 
-def test_a_run_that_refuses_every_record_fails_its_rejection_check(
+def test_a_fetch_that_refuses_every_record_keeps_the_stored_rows_and_fails(
     sandbox, warehouse, instance
 ) -> None:
+    """Measured before the write, a 100% rejection ratio holds the partition back: the
+    good rows stay (they used to be replaced by nothing), the refusals are kept."""
     assert materialize(sandbox, warehouse, instance, [mooc_progress]).success
+    good = stored(warehouse, "mooc_progress", "user_id", "completion_rate")
     learners = sandbox.university.courses[COURSE].learners
+    assert len(good) == len(learners)
     # Every user_id negative in today's progress export (enrollments stay as they were):
     # the required field is unusable, so every record is refused.
     course = sandbox.university.courses[COURSE]
@@ -184,33 +194,45 @@ def test_a_run_that_refuses_every_record_fails_its_rejection_check(
         result = materialize(sandbox, warehouse, instance, [mooc_progress], with_enrollments=False)
     finally:
         course.learners = learners
-    assert stored(warehouse, "mooc_progress", "user_id") == []
+    assert stored(warehouse, "mooc_progress", "user_id", "completion_rate") == good
     assert {r[:2] for r in rejects(warehouse, "mooc_progress")} == {("out_of_range", "user_id")}
     assert len(rejects(warehouse, "mooc_progress")) == len(learners)
     outcome = checks(result, "mooc_progress")
-    # The export is empty for an enrolled course, which a new course may honestly be: the
-    # row count allows it; the 100% rejection ratio is what fails.
     assert (outcome["rejection_ratio"], outcome["row_count_within_enrollments"]) == (False, True)
+    assert metadata(result, "mooc_progress")["held_previous_rows"] == (
+        "mooc_progress.rejection_ratio"
+    )
     assert not result.success
 
 
 def test_h5p_tables_are_measured_each_on_its_own_records(sandbox, warehouse, instance) -> None:
-    sandbox.faults.h5p_times_beyond_int = True
+    """Every content's time beyond INT: only h5p_scores's NULL ratio fails, and since the
+    five tables of a course are written together, the course's stored rows of all five
+    stay those of the good fetch before."""
     assert materialize(sandbox, warehouse, instance, []).success  # enrollments
     h5p = H5PApiResource(
         base_url=sandbox.h5p_base_url, backoff_seconds=0.0, requests_per_second=0.0
     )
-    result = dg.materialize(
-        [h5p_learner_progress],
-        instance=instance,
-        resources={"h5p_api": h5p, "warehouse": warehouse},
-        partition_key=Partition(COURSE, partitions.today()).partition_key,
-        raise_on_error=False,
-    )
+
+    def fetch_h5p() -> dg.ExecuteInProcessResult:
+        return dg.materialize(
+            [h5p_learner_progress],
+            instance=instance,
+            resources={"h5p_api": h5p, "warehouse": warehouse},
+            partition_key=Partition(COURSE, partitions.today()).partition_key,
+            raise_on_error=False,
+        )
+
+    assert fetch_h5p().success
+    good = stored(warehouse, "h5p_scores", "user_id", "content_id", "time_spent")
+    good_summary = stored(warehouse, "h5p_scores_summary", "user_id", "total_score")
+    sandbox.faults.h5p_times_beyond_int = True
+    result = fetch_h5p()
     scores = stored(warehouse, "h5p_scores", "user_id", "content_id", "time_spent")
-    assert scores and {row[2] for row in scores} == {None}  # every content kept, time NULL
+    assert scores == good and {row[2] for row in good} != {None}  # kept, times and all
+    assert stored(warehouse, "h5p_scores_summary", "user_id", "total_score") == good_summary
     kept = rejects(warehouse, "h5p_learner_progress")
-    assert len(kept) == len(scores)
+    assert len(kept) == len(scores)  # one per content: its time would have been NULL
     assert {r[:2] for r in kept} == {("out_of_range", "time")}
     assert kept[0][3].endswith(f"is above 2147483647{KEPT}")
     assert kept[0][3].startswith(f"learner {scores[0][0]} score #")

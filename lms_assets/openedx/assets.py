@@ -142,7 +142,7 @@ def _export_asset(
             )
             return parsed.into(CourseLoad({}), name)
 
-        report = load_per_course(context, partitions, warehouse, name, fetch)
+        report = load_per_course(context, partitions, warehouse, name, fetch, {name: RULES[name]})
         return publish(
             context,
             warehouse,

@@ -256,7 +256,13 @@ def h5p_learner_progress(
         )
         return _fetch_course(context, h5p_api, partition, user_ids)
 
-    report = load_per_course(context, partitions, warehouse, "h5p_learner_progress", fetch)
+    rules = {
+        table: RULES[table]
+        + ([failure_rule(config.max_failure_ratio)] if table == "h5p_scores_summary" else [])
+        for table in H5P_TABLES
+    }
+    # The five tables of a course are written together or, when a gate fails, not at all.
+    report = load_per_course(context, partitions, warehouse, "h5p_learner_progress", fetch, rules)
     ratios = [
         {
             "partition": str(partition),
@@ -266,7 +272,7 @@ def h5p_learner_progress(
             "failed_user_ids": ", ".join(map(str, info["failed"][:20])) or "-",
             "answered_by": dict(info["answered_by"]),
         }
-        for partition, info in ((p, report.info[p]) for p in report.written)
+        for partition, info in ((p, report.info[p]) for p in report.checked)
     ]
     failures_table = markdown_table(
         ratios[:50], ["partition", "learners", "failed", "ratio", "failed_user_ids", "answered_by"]
@@ -276,7 +282,4 @@ def h5p_learner_progress(
         **h5p_api.stats.since(http_start).as_metadata("run_http"),
     }
     for table in H5P_TABLES:
-        rules = RULES[table] + (
-            [failure_rule(config.max_failure_ratio)] if table == "h5p_scores_summary" else []
-        )
-        yield publish(context, warehouse, report, table, rules, extra=extra)
+        yield publish(context, warehouse, report, table, rules[table], extra=extra)
