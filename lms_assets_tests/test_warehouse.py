@@ -15,6 +15,7 @@ from lms_assets.warehouse.schema import rejected_records
 DAY = dt.date(2026, 3, 2)
 COURSE = "course-v1:UNI+CS1+2026"
 OTHER = "course-v1:UNI+CS2+2026"
+DT = dt.datetime(2026, 3, 2, 12, 0)
 
 
 def _row(course: str, user_id: int, day: dt.date = DAY, **extra) -> dict:
@@ -295,3 +296,49 @@ def test_date_and_package_scopes_keep_their_rejected_records(warehouse) -> None:
         ("package", "MITx-6.002x-2013_Spring", None, None, "MITx-6.002x-2013_Spring", None),
         ("split", DAY.isoformat(), None, DAY, None, "missing"),
     ]
+
+
+def test_two_first_writes_of_an_empty_partition_both_land(mysql_database_url) -> None:
+    """MariaDB only. Our write deletes the (empty) partition; another writer then inserts
+    and commits the same key while our INSERT waits for its lock; ours fails with 1062,
+    is rolled back, runs again (its DELETE now removes the other rows) and lands.
+    Synchronised on the write's own DELETE and on the server's view of lock waits."""
+    warehouse = WarehouseResource(url=mysql_database_url)
+    # The session's MariaDB database is shared: start from an empty partition.
+    warehouse.replace_partitions("enrollments", [Partition(COURSE, DAY)], [])
+    admin = sa.create_engine(mysql_database_url)
+    deleted, go = threading.Event(), threading.Event()
+    outcome: dict = {}
+
+    def after_execute(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.startswith("DELETE FROM enrollments") and not deleted.is_set():
+            deleted.set()
+            go.wait(timeout=30)
+
+    def write() -> None:
+        try:
+            outcome["summary"] = warehouse.replace_partitions(
+                "enrollments", [Partition(COURSE, DAY)], [_row(COURSE, 1, username="ours")]
+            )
+        except Exception as exc:  # reported to the test thread below
+            outcome["error"] = exc
+
+    sa.event.listen(warehouse.engine, "after_cursor_execute", after_execute)
+    try:
+        with admin.connect() as other, admin.connect() as observer:
+            writer = threading.Thread(target=write)
+            writer.start()
+            assert deleted.wait(timeout=30), "the write never deleted"
+            other.execute(enrollments.insert(), [_row(COURSE, 1, username="theirs", loaded_at=DT)])
+            go.set()
+            deadline = time.monotonic() + 30
+            while not _waiting_transactions(observer) and time.monotonic() < deadline:
+                pass
+            other.commit()  # our INSERT now meets a committed duplicate: 1062
+            writer.join(timeout=30)
+    finally:
+        sa.event.remove(warehouse.engine, "after_cursor_execute", after_execute)
+        admin.dispose()
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["summary"].rows_deleted == 1  # the second attempt removed theirs
+    assert [(row[2], row[3]) for row in _stored(warehouse)] == [(1, "ours")]

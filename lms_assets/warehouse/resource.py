@@ -33,7 +33,10 @@ from lms_assets.partitions import PARTITION_COLUMNS, Partition, Scope
 from lms_assets.warehouse import schema
 
 WRITE_ATTEMPTS = 3
-RETRYABLE_MYSQL_ERRORS = {1205, 1213}  # lock wait timeout, deadlock
+# Lock wait timeout, deadlock, and a duplicate key: two writers of the same EMPTY partition
+# both delete nothing (READ COMMITTED takes no gap locks), then the second one's INSERT
+# meets the first one's committed rows. Run again, its DELETE removes them.
+RETRYABLE_MYSQL_ERRORS = {1205, 1213, 1062}
 _schema_ready: set[str] = set()
 _lock = threading.Lock()
 
@@ -185,12 +188,13 @@ class WarehouseResource(dg.ConfigurableResource):
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
                 return self._replace(scope, prepared, asset_name, rejected_rows)
-            except sa.exc.OperationalError as exc:
+            except (sa.exc.OperationalError, sa.exc.IntegrityError) as exc:
                 code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
                 if code not in RETRYABLE_MYSQL_ERRORS or attempt == WRITE_ATTEMPTS:
                     raise
                 # Rolled back whole (by the server for a deadlock, by leaving begin() for a
-                # lock timeout): running it again is safe.
+                # lock timeout or a duplicate key): running it again is safe. Duplicates
+                # within our own rows fail every attempt and are raised.
                 time.sleep(0.05 * attempt)
         raise AssertionError("unreachable")
 
