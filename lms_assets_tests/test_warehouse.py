@@ -1,6 +1,9 @@
 """The one write path, on SQLite and MariaDB alike."""
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -342,3 +345,35 @@ def test_two_first_writes_of_an_empty_partition_both_land(mysql_database_url) ->
     assert "error" not in outcome, outcome.get("error")
     assert outcome["summary"].rows_deleted == 1  # the second attempt removed theirs
     assert [(row[2], row[3]) for row in _stored(warehouse)] == [(1, "ours")]
+
+
+def test_a_killed_bulk_loads_file_is_removed_by_the_next_load(mysql_database_url) -> None:
+    """MariaDB only (the bulk path). A CSV left by a process that is gone is deleted by the
+    next bulk load; one of a live process (this test's) is left alone."""
+    import pyarrow as pa
+
+    from lms_assets.warehouse.resource import bulk_load_folder
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    folder = bulk_load_folder()
+    abandoned = folder / f"{gone.stdout.strip()}-abandoned.csv"
+    ours = folder / f"{os.getpid()}-in-use.csv"
+    abandoned.write_text("left by a killed load\n")
+    ours.write_text("another load of this process\n")
+    warehouse = WarehouseResource(url=mysql_database_url)
+    try:
+        rows = pa.Table.from_pylist([_row(COURSE, 7, day=DAY - dt.timedelta(9))])
+        warehouse.replace_partitions(
+            "enrollments", [Partition(COURSE, DAY - dt.timedelta(9))], rows
+        )
+        assert not abandoned.exists()
+        assert ours.exists()
+        assert [r[2] for r in _stored(warehouse, COURSE, DAY - dt.timedelta(9))] == [7]
+    finally:
+        ours.unlink(missing_ok=True)
+        abandoned.unlink(missing_ok=True)

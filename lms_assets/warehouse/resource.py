@@ -8,6 +8,7 @@ crash mid-write leaves the previous rows untouched.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -16,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -372,12 +374,47 @@ def _bulk_load(conn: sa.Connection, table: sa.Table, data: pa.Table, batch_size:
         for batch in _chunks(rows, batch_size):
             conn.execute(table.insert(), list(batch))
         return
-    with tempfile.NamedTemporaryFile(suffix=".csv", delete=False) as handle:
+    folder = bulk_load_folder()
+    remove_abandoned_load_files(folder)
+    with tempfile.NamedTemporaryFile(
+        suffix=".csv", prefix=f"{os.getpid()}-", dir=folder, delete=False
+    ) as handle:
         path = handle.name
     try:
         load_file(conn, table, path, write_load_file(data, path))
     finally:
         os.unlink(path)
+
+
+def bulk_load_folder() -> Path:
+    """Where bulk loads write their CSV: one folder, files named after their process."""
+    folder = Path(tempfile.gettempdir()) / "lms_assets_bulk_load"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def remove_abandoned_load_files(folder: Path) -> list[Path]:
+    """Delete the CSVs of processes that are gone (a load killed mid-way leaves its file,
+    hundreds of MB for a big day); files of live processes are theirs."""
+    removed = []
+    for path in folder.glob("*.csv"):
+        pid = path.name.split("-", 1)[0]
+        if not pid.isdigit() or _process_alive(int(pid)):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
 
 
 def write_load_file(data: pa.Table, path: str | os.PathLike) -> list[str]:
