@@ -36,7 +36,7 @@ from lms_assets.tracking import assets as tracking
 from lms_assets.tracking.resources import TrackingLogFolderResource
 from lms_assets.tracking.splitting import read_course, unique_events
 from lms_assets.warehouse import WarehouseResource
-from lms_assets.warehouse.resource import load_file, write_load_file
+from lms_assets.warehouse.bulk import load_file, write_load_file
 from lms_assets.warehouse.schema import registered_metadata
 
 schema = registered_metadata()
@@ -60,7 +60,7 @@ from lms_assets.tracking import assets as t
 from lms_assets.tracking.resources import TrackingLogFolderResource
 from lms_assets.tracking.splitting import peak_memory_mib
 from lms_assets.warehouse import WarehouseResource
-from lms_assets.warehouse.resource import load_file, write_load_file
+from lms_assets.warehouse.bulk import load_file, write_load_file
 from lms_assets.warehouse.schema import registered_metadata
 if __name__ == "__main__":
     with dg.instance_for_test() as i:

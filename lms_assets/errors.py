@@ -26,6 +26,10 @@ class SourceResponseError(SourceError):
     """The source answered with something we cannot use (not JSON, the wrong shape)."""
 
 
+class WarehouseError(RuntimeError):
+    """A write that would break the warehouse's guarantees (nothing was written)."""
+
+
 class ReasonCode(StrEnum):
     """What kind of problem made a record unusable: what checks and counts group by."""
 

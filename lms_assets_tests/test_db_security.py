@@ -18,7 +18,7 @@ from lms_assets.db import _connect_args, get_engine, redacted
 from lms_assets.mysql_connection import GuardedConnection, LocalInfileRefused
 from lms_assets.settings import SettingError, Settings
 from lms_assets.warehouse import WarehouseResource
-from lms_assets.warehouse.resource import load_file, write_load_file
+from lms_assets.warehouse.bulk import load_file, write_load_file
 from lms_assets_tests.fake_mysql import CLIENT_SSL, FakeMySQLServer
 
 CANARY = "canary-secret-7f3a9c"

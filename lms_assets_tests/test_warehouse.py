@@ -352,7 +352,7 @@ def test_a_killed_bulk_loads_file_is_removed_by_the_next_load(mysql_database_url
     next bulk load; one of a live process (this test's) is left alone."""
     import pyarrow as pa
 
-    from lms_assets.warehouse.resource import bulk_load_folder
+    from lms_assets.warehouse.bulk import bulk_load_folder
 
     gone = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],

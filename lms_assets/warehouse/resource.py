@@ -8,31 +8,26 @@ crash mid-write leaves the previous rows untouched.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import os
-import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from pydantic import Field
 from sqlalchemy.engine import Engine
 
 from lms_assets.db import get_engine, normalize_url, redacted
-from lms_assets.mysql_connection import local_file_allowed
+from lms_assets.errors import WarehouseError
 from lms_assets.partitions import PARTITION_COLUMNS, Partition, Scope
 from lms_assets.warehouse import schema
+from lms_assets.warehouse.bulk import bulk_load, chunks
 
 WRITE_ATTEMPTS = 3
 # Lock wait timeout, deadlock, and a duplicate key: two writers of the same EMPTY partition
@@ -63,15 +58,6 @@ class WriteSummary:
     rows_deleted: int
     rows_written: int
     rejected_written: int
-
-
-class WarehouseError(RuntimeError):
-    """A write that would break the warehouse's guarantees (nothing was written)."""
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -213,21 +199,21 @@ class WarehouseResource(dg.ConfigurableResource):
         if engine.dialect.name in ("mysql", "mariadb"):
             # No gap locks: concurrent writes of neighbouring partitions do not deadlock.
             engine = engine.execution_options(isolation_level="READ COMMITTED")
-        chunks = [Scope(chunk) for chunk in _chunks(scope.partitions, 500)]
+        scopes = [Scope(chunk) for chunk in chunks(scope.partitions, 500)]
         with engine.begin() as conn:
             for name, table_rows in prepared.items():
                 table = schema.metadata.tables[name]
                 deleted = 0
-                for chunk in chunks:
+                for chunk in scopes:
                     deleted += conn.execute(
                         table.delete().where(partition_filter(table, chunk))
                     ).rowcount
                 if isinstance(table_rows, pa.Table):
-                    _bulk_load(conn, table, table_rows, self.batch_size)
+                    bulk_load(conn, table, table_rows, self.batch_size)
                 else:
                     # executemany: pymysql rewrites it into multi-row INSERTs, sqlite3 runs
                     # it in C; all inside this one transaction.
-                    for batch in _chunks(table_rows, self.batch_size):
+                    for batch in chunks(table_rows, self.batch_size):
                         conn.execute(table.insert(), list(batch))
                 summaries[name] = WriteSummary(
                     table=name,
@@ -236,14 +222,14 @@ class WarehouseResource(dg.ConfigurableResource):
                     rows_written=len(table_rows),
                     rejected_written=len(rejected_rows),
                 )
-            for chunk in chunks:
+            for chunk in scopes:
                 conn.execute(
                     rejects.delete().where(
                         rejects.c.asset_name == asset_name,
                         rejects.c.partition_key.in_([str(p.partition_key) for p in chunk]),
                     )
                 )
-            for batch in _chunks(rejected_rows, self.batch_size):
+            for batch in chunks(rejected_rows, self.batch_size):
                 conn.execute(rejects.insert(), list(batch))
         return summaries
 
@@ -361,101 +347,6 @@ def _prepare_arrow(
     return data.append_column(
         "loaded_at", pa.array([loaded_at] * data.num_rows, type=pa.timestamp("s"))
     )
-
-
-def _bulk_load(conn: sa.Connection, table: sa.Table, data: pa.Table, batch_size: int) -> None:
-    """Arrow rows into ``table`` inside the caller's transaction.
-
-    MySQL/MariaDB: LOAD DATA LOCAL INFILE (the server's own bulk path) from a file written
-    by ``write_load_file``. Other databases: batches of multi-row inserts.
-    """
-    if conn.dialect.name not in ("mysql", "mariadb"):
-        rows = data.to_pylist()
-        for batch in _chunks(rows, batch_size):
-            conn.execute(table.insert(), list(batch))
-        return
-    folder = bulk_load_folder()
-    remove_abandoned_load_files(folder)
-    with tempfile.NamedTemporaryFile(
-        suffix=".csv", prefix=f"{os.getpid()}-", dir=folder, delete=False
-    ) as handle:
-        path = handle.name
-    try:
-        load_file(conn, table, path, write_load_file(data, path))
-    finally:
-        os.unlink(path)
-
-
-def bulk_load_folder() -> Path:
-    """Where bulk loads write their CSV: one folder, files named after their process."""
-    folder = Path(tempfile.gettempdir()) / "lms_assets_bulk_load"
-    folder.mkdir(exist_ok=True)
-    return folder
-
-
-def remove_abandoned_load_files(folder: Path) -> list[Path]:
-    """Delete the CSVs of processes that are gone (a load killed mid-way leaves its file,
-    hundreds of MB for a big day); files of live processes are theirs."""
-    removed = []
-    for path in folder.glob("*.csv"):
-        pid = path.name.split("-", 1)[0]
-        if not pid.isdigit() or _process_alive(int(pid)):
-            continue
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-            removed.append(path)
-    return removed
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    return True
-
-
-def write_load_file(data: pa.Table, path: str | os.PathLike) -> list[str]:
-    """Write ``data`` as the CSV ``load_file`` reads; return its column order.
-
-    Every value is quoted and NULL is the bare word NULL, so a string "NULL" stays a
-    string; booleans become 0/1 and timestamps microseconds.
-    """
-    columns = []
-    for field in data.schema:
-        column = data[field.name]
-        if pa.types.is_boolean(field.type):
-            column = pc.cast(column, pa.int8())
-        elif pa.types.is_timestamp(field.type):
-            column = pc.cast(column, pa.timestamp("us"))
-        columns.append(column)
-    pacsv.write_csv(
-        pa.table(columns, names=data.column_names),
-        path,
-        pacsv.WriteOptions(include_header=False, null_string="NULL", quoting_style="all_valid"),
-    )
-    return data.column_names
-
-
-def load_file(
-    conn: sa.Connection, table: sa.Table, path: str | os.PathLike, columns: Sequence[str]
-) -> None:
-    """LOAD DATA LOCAL INFILE a ``write_load_file`` file into ``table`` (MySQL/MariaDB),
-    inside the caller's transaction; any warning aborts it."""
-    quote = conn.dialect.identifier_preparer.quote
-    # The connection sends this file and no other, and only during this statement.
-    with local_file_allowed(conn.connection.dbapi_connection, str(path)):
-        conn.exec_driver_sql(
-            f"LOAD DATA LOCAL INFILE %s INTO TABLE {quote(table.name)} CHARACTER SET utf8mb4 "
-            "FIELDS TERMINATED BY ',' ENCLOSED BY '\"' ESCAPED BY '' LINES TERMINATED BY '\n' "
-            f"({', '.join(quote(c) for c in columns)})",
-            (str(path),),
-        )
-    warnings = conn.exec_driver_sql("SHOW WARNINGS LIMIT 3").fetchall()
-    if warnings:
-        raise WarehouseError(f"{table.name}: bulk load reported {warnings}; rolled back.")
 
 
 def rows_from_frame(frame: pd.DataFrame) -> list[dict[str, Any]]:
