@@ -262,6 +262,7 @@ def test_every_column_matches_the_hand_computation(warehouse, instance) -> None:
         "learners_enrolled": True,
         "values_in_range": True,
         "dropout_label_consistent": True,
+        "inputs_pass_their_checks": True,
     }
     metadata = result.asset_materializations_for_node("raw_data")[0].metadata
     assert metadata["label_balance"].value == {
@@ -290,3 +291,28 @@ def test_the_day_ends_at_midnight_of_the_configured_timezone(warehouse) -> None:
     # Ann's 12:00 UTC activity is after 17:00 UTC? No: 5 hours before -> 0 days; Bao's
     # 03-04 00:00 is 6 d 17 h before the end of the Vietnamese day -> 6 days, not 7.
     assert idle[1] == 0 and idle[2] == 6
+
+
+def test_inputs_that_break_their_checks_are_not_read(warehouse, instance) -> None:
+    """A grade of 150 stored after the first build (the mooc_grades check failed, the rows
+    stayed): a raw_data-only run does not rebuild the course from it; its previous rows
+    stay and the inputs_pass_their_checks check names the broken check."""
+    load_fixture(warehouse)
+    assert materialize_raw_data(warehouse, instance).success
+    first = stored_raw_data(warehouse)
+    grades = fixture_tables(D)["mooc_grades"]
+    grades[0] = {**grades[0], "grade_percentage": 150.0}
+    warehouse.replace_partitions("mooc_grades", [Partition(COURSE, D)], grades)
+
+    result = materialize_raw_data(warehouse, instance)
+
+    assert stored_raw_data(warehouse) == first
+    [evaluation] = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "inputs_pass_their_checks"
+    ]
+    assert not evaluation.passed
+    assert "mooc_grades.values_in_range" in evaluation.metadata["sample"].value
+    materialization = result.asset_materializations_for_node("raw_data")[0]
+    assert materialization.metadata["held_previous_rows"].value == "mooc_grades.values_in_range"

@@ -20,13 +20,15 @@ import pandas as pd
 import sqlalchemy as sa
 
 from lms_assets import quality, settings
+from lms_assets.features.input_checks import INPUTS_PASS_THEIR_CHECKS, inputs_breaking_checks
 from lms_assets.features.schema import metadata as schema
-from lms_assets.loading import write_scope
+from lms_assets.loading import LoadReport, write_scope
 from lms_assets.metadata import markdown_table
 from lms_assets.openedx import features as openedx_features
 from lms_assets.openedx.checks import LEARNERS_ENROLLED
 from lms_assets.partitions import (
     Partition,
+    Scope,
     day_window,
     openedx_course_daily,
     scope_of,
@@ -232,7 +234,9 @@ def label_summary(frame: pd.DataFrame) -> list[dict[str, object]]:
     group_name="features",
     kinds={"sql", "pandas"},
     pool="warehouse",
-    check_specs=quality.check_specs("raw_data", RAW_DATA_RULES, blocking=False),
+    check_specs=quality.check_specs(
+        "raw_data", [*RAW_DATA_RULES, INPUTS_PASS_THEIR_CHECKS], blocking=False
+    ),
 )
 def raw_data(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
@@ -243,8 +247,19 @@ def raw_data(
     without calling any API (seed 000's --aggregate-only), for today or any
     past day whose snapshots were stored.
     """
-    partitions = scope_of(context)
-    frame = compute_raw_data(warehouse, partitions)
+    scope = scope_of(context)
+    held = inputs_breaking_checks(warehouse, scope)
+    for partition, checks in held.items():
+        context.log.warning(
+            f"raw_data {partition}: inputs break {', '.join(checks)}; not rebuilt, its "
+            "previous rows stay"
+        )
+    partitions = Scope(p for p in scope if p not in held)
+    frame = (
+        compute_raw_data(warehouse, partitions)
+        if partitions
+        else pd.DataFrame(columns=[c.name for c in schema.tables["raw_data"].columns])
+    )
     missing = sorted(
         {str(p) for p in partitions}
         - {
@@ -259,7 +274,12 @@ def raw_data(
             f"No enrollments stored for {len(missing)} partition(s) ({', '.join(missing[:5])}): "
             "their raw_data is empty."
         )
-    report = write_scope(warehouse, partitions, {"raw_data": frame}, asset_name="raw_data")
+    report = (
+        write_scope(warehouse, partitions, {"raw_data": frame}, asset_name="raw_data")
+        if partitions
+        else LoadReport()
+    )
+    report.held = held
     summary = label_summary(frame)
     shown = [
         "course",
@@ -301,7 +321,7 @@ def raw_data(
         warehouse,
         report,
         "raw_data",
-        RAW_DATA_RULES,
+        [*RAW_DATA_RULES, INPUTS_PASS_THEIR_CHECKS],
         extra={
             "per_course": dg.MetadataValue.md(markdown_table(summary[:50], shown)),
             "preview": dg.MetadataValue.md(
