@@ -645,26 +645,45 @@ def _event_line(user_id: int, second: int) -> str:
 
 
 def test_two_servers_files_of_the_same_name_keep_their_quarantine_apart(
-    tmp_path, sqlite_warehouse, instance
+    tmp_path, warehouse, instance
 ) -> None:
-    """lms-1/ and lms-2/ both rotate tracking.log-<D>; each has a bad line 2. Both stay
-    (the quarantine key used to be the bare file name, so one overwrote the other)."""
-    for server in ("lms-1", "lms-2"):
+    """lms-1/ and lms-2/ both rotate tracking.log-<D>; each has a bad line 2, and lms-2's
+    line 3 has a username MariaDB's column cannot hold. Every bad line stays (the quarantine
+    key used to be the bare file name, so one overwrote the other) and the course-day's
+    events load on both backends (the long username used to fail it on MariaDB)."""
+    long_name = json.loads(_event_line(3, 2))
+    long_name["username"] = "u" * 151
+    for server, extra in (("lms-1", ""), ("lms-2", json.dumps(long_name) + "\n")):
         folder = tmp_path / "logs" / server
         folder.mkdir(parents=True)
-        (folder / f"tracking.log-{D}").write_text(f"{_event_line(1, 0)}\n{{broken\n")
+        line = _event_line(1 if server == "lms-1" else 2, 0)
+        (folder / f"tracking.log-{D}").write_text(f"{line}\n{{broken\n{extra}")
     logs = TrackingLogFolderResource(
         path=str(tmp_path / "logs"), staging_path=str(tmp_path / "staging")
     )
-    assert run([tracking.tracking_log_split], logs, sqlite_warehouse, instance, D, LENIENT).success
-    assert rows(sqlite_warehouse, "tracking_quarantine", ["file_name", "line_number"]) == [
-        (f"lms-1/tracking.log-{D}", 2),
-        (f"lms-2/tracking.log-{D}", 2),
+    lenient = {"ops": {"tracking_log_split": {"config": {"max_quarantine_ratio": 0.6}}}}
+    partitions.register_courses(instance, partitions.openedx_courses, [VID])
+    assert run([tracking.tracking_log_split], logs, warehouse, instance, D, lenient).success
+    assert rows(warehouse, "tracking_quarantine", ["file_name", "line_number", "reason"]) == [
+        (
+            f"lms-1/tracking.log-{D}",
+            2,
+            "invalid JSON (unexpected character, expected a string key)",
+        ),
+        (
+            f"lms-2/tracking.log-{D}",
+            2,
+            "invalid JSON (unexpected character, expected a string key)",
+        ),
+        (f"lms-2/tracking.log-{D}", 3, "username is 151 characters long (limit 150)"),
     ]
+    key = Partition(VID, partitions.to_date(D)).partition_key
+    assert run([tracking.tracking_events], logs, warehouse, instance, key).success
+    assert rows(warehouse, "tracking_events", ["user_id"]) == [(1,), (2,)]
 
 
 def test_a_truncated_gzip_keeps_what_was_read_and_quarantines_the_rest(
-    tmp_path, sqlite_warehouse, instance
+    tmp_path, warehouse, instance
 ) -> None:
     """A .gz cut short (a copy interrupted mid-file) used to fail the whole day without
     naming the file: now its complete lines are split, the break is one quarantined line
@@ -674,11 +693,11 @@ def test_a_truncated_gzip_keeps_what_was_read_and_quarantines_the_rest(
     whole = gzip.compress(("\n".join(_event_line(n, n) for n in range(1, 2001)) + "\n").encode())
     (folder / f"tracking.log-{D}.gz").write_bytes(whole[: len(whole) // 2])
     logs = TrackingLogFolderResource(path=str(folder), staging_path=str(tmp_path / "staging"))
-    assert run([tracking.tracking_log_split], logs, sqlite_warehouse, instance, D, LENIENT).success
+    assert run([tracking.tracking_log_split], logs, warehouse, instance, D, LENIENT).success
     [(name, line, reason)] = rows(
-        sqlite_warehouse, "tracking_quarantine", ["file_name", "line_number", "reason"]
+        warehouse, "tracking_quarantine", ["file_name", "line_number", "reason"]
     )
-    [(events,)] = rows(sqlite_warehouse, "tracking_split_counts", ["events"])
+    [(events,)] = rows(warehouse, "tracking_split_counts", ["events"])
     assert name == f"tracking.log-{D}.gz"
     assert 0 < events < 2000 and line == events + 1  # every line before the break was kept
     assert reason.startswith(f"unreadable gzip after line {events}: EOFError")
