@@ -16,6 +16,7 @@ def test_code_location_loads_with_every_asset_checked() -> None:
         "user_id_not_null",
         "row_count_matches_api_total",
         "row_count_matches_records_served",
+        "rejection_ratio",
     }
     for key in graph.get_all_asset_keys():
         assert any(c.asset_key == key for c in graph.asset_check_keys), f"{key} has no checks"

@@ -39,10 +39,10 @@ def test_demo_fills_the_sqlite_warehouse_with_every_sandbox_enrollment(tmp_path)
     first = run_demo(tmp_path)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "Demo succeeded." in first.stdout
-    # Per course: 67 Open edX checks (44, 22 of the rejection, NULL and row-count checks, and
+    # Per course: 68 Open edX checks (44, 23 of the rejection, NULL and row-count checks, and
     # raw_data's inputs_pass_their_checks),
     # 11 Moodle, 9 tracking; plus the day's split: 1.
-    assert "Checks: 262 passed, 0 failed" in first.stdout
+    assert "Checks: 265 passed, 0 failed" in first.stdout
 
     university = University(seed=5, n_courses=3, today=today())
     rows = stored(tmp_path)

@@ -87,6 +87,7 @@ def test_every_enrollment_is_stored_with_the_api_values(sandbox, warehouse, inst
         "user_id_not_null": True,
         "row_count_matches_api_total": True,
         "row_count_matches_records_served": True,
+        "rejection_ratio": True,
     }
     metadata = result.asset_materializations_for_node("enrollments")[0].metadata
     assert metadata["dagster/row_count"].value == len(learners)
@@ -187,6 +188,7 @@ def test_bad_records_are_rejected_kept_and_fail_the_checks(sandbox, warehouse, i
         "user_id_not_null": False,
         "row_count_matches_api_total": False,
         "row_count_matches_records_served": False,
+        "rejection_ratio": True,  # 2 unusable records of the API's 200-odd: under 5%
     }
     rejects = warehouse.read_frame(
         sa.select(rejected_records.c.reason, rejected_records.c.record_key).order_by(
@@ -223,6 +225,7 @@ def test_a_count_too_low_loses_no_learner_and_fails_the_count_check(
         "user_id_not_null": True,
         "row_count_matches_api_total": False,
         "row_count_matches_records_served": True,
+        "rejection_ratio": True,
     }
     check = next(
         e
@@ -282,3 +285,19 @@ def test_each_asset_of_a_run_counts_only_its_own_requests(sandbox, warehouse, in
     # Two enrollments pages, then one export call; the shared resource saw all three.
     assert requests == {"enrollments": 2, "mooc_grades": 1}
     assert sandbox.served_count("enrollments") == 2 and sandbox.served_count("grades") == 1
+
+
+def test_an_answer_with_too_many_unusable_records_keeps_the_stored_enrollments(
+    sandbox, warehouse, instance
+) -> None:
+    """30 bad records (15 duplicates, 15 without user_id) in a course of 200-odd: over 5%,
+    measured before the write: the earlier good rows of today stay as they were."""
+    assert materialize(sandbox, warehouse, instance).success
+    good = stored_rows(warehouse)
+    sandbox.faults.enrollment_defects = 30
+    result = materialize(sandbox, warehouse, instance)
+    assert stored_rows(warehouse) == good
+    assert check_outcomes(result)["rejection_ratio"] is False
+    assert not result.success
+    held = result.asset_materializations_for_node("enrollments")[0].metadata
+    assert held["held_previous_rows"].value == "enrollments.rejection_ratio"

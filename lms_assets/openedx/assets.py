@@ -86,7 +86,9 @@ def enrollments(
         info = {"api_total": total, "records_served": served}
         return parsed.into(CourseLoad({}, info=info), "enrollments")
 
-    report = load_per_course(context, partitions, warehouse, "enrollments", fetch)
+    report = load_per_course(
+        context, partitions, warehouse, "enrollments", fetch, {"enrollments": RULES["enrollments"]}
+    )
     partition_metadata(
         context,
         "enrollments",

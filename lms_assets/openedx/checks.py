@@ -110,6 +110,8 @@ RULES: dict[str, list[Rule]] = {
             "(following `next` to its end): nothing lost to rejection, and with the check "
             "above, a `count` that disagrees with the pages shows.",
         ),
+        # A gate: an answer with more than 5% unusable records keeps the stored enrollments.
+        quality.rejection_ratio_at_most(MAX_REJECTION_RATIO),
     ],
     "mooc_grades": [
         quality.unique_key(LEARNER_KEY),
