@@ -16,6 +16,7 @@ import json
 import shutil
 
 import dagster as dg
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -701,3 +702,40 @@ def test_a_truncated_gzip_keeps_what_was_read_and_quarantines_the_rest(
     assert name == f"tracking.log-{D}.gz"
     assert 0 < events < 2000 and line == events + 1  # every line before the break was kept
     assert reason.startswith(f"unreadable gzip after line {events}: EOFError")
+
+
+def test_completion_estimate_matches_the_hand_computation() -> None:
+    """Hand count. Video a: length 200 s (u4's seek); viewers u1 (played twice, furthest
+    190 >= 180), u2 (furthest 100), u3 (played, no position): 1 of 3 = 33.33. u4 only
+    seeked: not a viewer. Video b: two viewers, no position known at all: NULL, not 0."""
+    t = pd.Timestamp("2026-03-10 10:00")
+
+    def event(user, kind, video, position):
+        return {
+            "course_id": VID,
+            "snapshot_date": partitions.to_date(D),
+            "user_id": user,
+            "event_type": kind,
+            "module_id": video,
+            "video_position": position,
+            "time": t,
+        }
+
+    events = pd.DataFrame(
+        [
+            event(1, "play_video", "a", 0.0),
+            event(1, "pause_video", "a", 95.0),
+            event(1, "play_video", "a", 95.0),
+            event(1, "pause_video", "a", 190.0),
+            event(2, "play_video", "a", 10.0),
+            event(2, "pause_video", "a", 100.0),
+            event(3, "play_video", "a", None),
+            event(4, "seek_video", "a", 200.0),
+            event(5, "play_video", "b", None),
+            event(6, "play_video", "b", None),
+        ]
+    )
+    frame = tracking.video_frame(events).set_index("video_id")
+    assert frame.loc["a", ["viewers", "plays", "completion_estimate"]].tolist() == [3, 4, 33.33]
+    assert frame.loc["b", ["viewers", "plays"]].tolist() == [2, 2]
+    assert pd.isna(frame.loc["b", "completion_estimate"])

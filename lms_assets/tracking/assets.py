@@ -375,21 +375,33 @@ def learner_daily_frame(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def video_frame(events: pd.DataFrame) -> pd.DataFrame:
+    """Per video and day: viewers, plays, and the share of viewers who watched to the end.
+
+    ``completion_estimate`` = 100 x (viewers whose furthest position reached 90% of the
+    video's length) / viewers, where a viewer is a learner who played it (once or many
+    times: counted once, at the furthest position of all their events), and the length is
+    the furthest position anyone reached (play, pause or seek): logs carry no duration.
+    NULL when no position of the video is known at all, since nothing says how far anyone got.
+    """
     video = events[
         events["event_type"].isin(VIDEO_PLAY + VIDEO_PAUSE + VIDEO_SEEK)
         & events["module_id"].notna()
     ]
     keys = ["course_id", "snapshot_date", "module_id"]
     plays = video[video["event_type"].isin(VIDEO_PLAY)]
-    furthest = video.groupby([*keys, "user_id"])["video_position"].max().reset_index()
-    longest = furthest.groupby(keys)["video_position"].transform("max")
-    furthest["completed"] = furthest["video_position"] >= 0.9 * longest
+    length = video.groupby(keys)["video_position"].max().rename("length")
+    viewers = plays[plays["user_id"].notna()][[*keys, "user_id"]].drop_duplicates()
+    furthest = video.groupby([*keys, "user_id"])["video_position"].max().rename("furthest")
+    watched = viewers.join(furthest, on=[*keys, "user_id"]).join(length, on=keys)
+    watched["completed"] = watched["furthest"] >= 0.9 * watched["length"]
+    completion = (100 * watched.groupby(keys)["completed"].mean()).round(2)
+    completion[length.reindex(completion.index).isna()] = float("nan")
     result = (
         pd.DataFrame(
             {
-                "viewers": plays.groupby(keys)["user_id"].nunique(),
+                "viewers": viewers.groupby(keys).size(),
                 "plays": plays.groupby(keys).size(),
-                "completion_estimate": (100 * furthest.groupby(keys)["completed"].mean()).round(2),
+                "completion_estimate": completion,
             }
         )
         .fillna({"viewers": 0, "plays": 0})
