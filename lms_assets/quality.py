@@ -26,38 +26,6 @@ def _table(name: str) -> sa.Table:
     return metadata.tables[name]
 
 
-def duplicate_key_count(
-    warehouse: WarehouseResource,
-    table_name: str,
-    key: Sequence[str],
-    partitions: Sequence[Partition],
-) -> int:
-    """Rows beyond the first for each key value (0 when the key is unique)."""
-    table = _table(table_name)
-    columns = [table.c[name] for name in key]
-    grouped = (
-        sa.select((sa.func.count() - 1).label("extra"))
-        .where(partition_filter(table, partitions))
-        .group_by(*columns)
-        .having(sa.func.count() > 1)
-        .subquery()
-    )
-    return int(warehouse.scalar(sa.select(sa.func.coalesce(sa.func.sum(grouped.c.extra), 0))))
-
-
-def null_count(
-    warehouse: WarehouseResource, table_name: str, column: str, partitions: Sequence[Partition]
-) -> int:
-    table = _table(table_name)
-    return int(
-        warehouse.scalar(
-            sa.select(sa.func.count()).where(
-                partition_filter(table, partitions), table.c[column].is_(None)
-            )
-        )
-    )
-
-
 def row_counts(
     warehouse: WarehouseResource, table_name: str, partitions: Sequence[Partition]
 ) -> dict[Partition, int]:

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 
 from lms_assets.db import get_engine, normalize_url, redacted
 from lms_assets.errors import WarehouseError
-from lms_assets.partitions import PARTITION_COLUMNS, Partition, Scope
+from lms_assets.partitions import Partition, Scope
 from lms_assets.warehouse import schema
 from lms_assets.warehouse.bulk import bulk_load, chunks
 
@@ -275,11 +275,6 @@ class WarehouseResource(dg.ConfigurableResource):
     def scalar(self, statement: sa.Executable) -> Any:
         with self.engine.connect() as conn:
             return conn.execute(statement).scalar()
-
-
-def partition_columns(table: sa.Table) -> tuple[str, ...]:
-    """The partition columns a table has (``course_id``, ``snapshot_date``, ``package_id``)."""
-    return tuple(c for c in PARTITION_COLUMNS.values() if c in table.c)
 
 
 def _require_partition_columns(table: sa.Table, scope: Scope) -> None:
