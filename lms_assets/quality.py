@@ -62,6 +62,8 @@ class Rule:
     # A gate is measured on a partition's fetched rows BEFORE they replace the stored ones
     # (loading.load_per_course): when it fails, the stored rows are kept.
     gate: bool = False
+    # Tables other than the checked one that the SQL query reads (a reference, a detail).
+    reads: tuple[str, ...] = ()
 
     def also(self, load_violations: LoadViolations, *, name: str, description: str) -> Rule:
         """This SQL rule plus a measure of the run's extraction, as one check."""
@@ -129,7 +131,7 @@ def references(parent_table: str, columns: Sequence[str], name: str, description
         found = sa.exists().where(*(parent.c[c] == table.c[c] for c in columns))
         return sa.select(*_keys(table)).where(partition_filter(table, partitions), ~found)
 
-    return Rule(name, description, query)
+    return Rule(name, description, query, reads=(parent_table,))
 
 
 def summary_matches_detail(
@@ -182,6 +184,7 @@ def summary_matches_detail(
         "summary_matches_detail",
         f"{', '.join(agreements)} agree with the learner's {detail_table} rows.",
         query,
+        reads=(detail_table,),
     )
 
 
