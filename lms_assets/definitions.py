@@ -62,14 +62,15 @@ def with_daily_freshness(spec: dg.AssetSpec) -> dg.AssetSpec:
     return spec.replace_attributes(freshness_policy=partitions.DAILY_FRESHNESS)
 
 
-def merged_definitions() -> dg.Definitions:
-    """Every source's definitions and the shared sensors and resources, policy applied."""
+def merged_definitions(config: settings.Settings | None = None) -> dg.Definitions:
+    """Every source's definitions and the shared sensors and resources, policy applied.
+
+    ``config`` (default: the environment's when the code location loaded) builds the
+    resources; the demo passes the settings that point at its sandbox.
+    """
     merged = dg.Definitions.merge(
         *(source.defs for source in SOURCES),
-        dg.Definitions(
-            sensors=[email_on_run_failure, email_daily_summary],
-            resources=shared_resources(settings.current),
-        ),
+        dg.Definitions(sensors=[email_on_run_failure, email_daily_summary]),
     )
     return dg.Definitions(
         assets=dg.map_asset_specs(with_daily_freshness, merged.assets or []),
@@ -77,7 +78,7 @@ def merged_definitions() -> dg.Definitions:
         jobs=merged.jobs,
         schedules=merged.schedules,
         sensors=merged.sensors,
-        resources=merged.resources,
+        resources=build_resources(config),
     )
 
 

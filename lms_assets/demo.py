@@ -7,6 +7,7 @@ shows the same runs and data.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 import time
@@ -17,6 +18,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from lms_assets import partitions, settings
+from lms_assets.automation import SOURCE_TAG, batched_run_requests
 from lms_assets.db import redacted
 from lms_assets.moodle.resources import MoodleDatabaseResource
 from lms_assets.openedx.resources import OpenEdxApiResource
@@ -42,6 +44,12 @@ concurrency:
         limit: 2
 """
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    label: str
+    request: dg.RunRequest
 
 
 @dataclass
@@ -104,24 +112,71 @@ def register_sandbox_courses(instance: dg.DagsterInstance, api: OpenEdxApiResour
     return [k for k in keys if k not in invalid]
 
 
+DEMO_TAGS = {"lms/launched_by": "demo"}
+
+
+def demo_runs(courses: list[str], moodle_courses: list[str], day: dt.date) -> list[DemoRun]:
+    """Today's work as the schedules and sensors would request it, in dependency order:
+    the snapshots and Moodle reports, the day's tracking-log split, each course's tracking
+    tables, then raw_data once all of its inputs are stored (features/automation.py)."""
+    from lms_assets.tracking.sensors import COURSES_JOB, SPLIT_JOB
+
+    def batched(label: str, job: str, keys: list[str]) -> list[DemoRun]:
+        return [
+            DemoRun(label, request)
+            for request in batched_run_requests(job, keys, day, run_key_prefix="demo")
+        ]
+
+    split = dg.RunRequest(
+        job_name=SPLIT_JOB, partition_key=day.isoformat(), tags={SOURCE_TAG: "tracking"}
+    )
+    return [
+        *batched("Open edX snapshots", "openedx_daily", courses),
+        *batched("Moodle reports", "moodle_daily", moodle_courses),
+        DemoRun("tracking-log split", split),
+        *batched("tracking tables", COURSES_JOB, courses),
+        *batched("raw_data", "raw_data_daily", courses),
+    ]
+
+
+def execute(
+    run: DemoRun, definitions: dg.Definitions, instance: dg.DagsterInstance, report: DemoReport
+) -> None:
+    """Execute one request in this process, through its named job and with its tags."""
+    started = time.monotonic()
+    request = run.request
+    assert request.job_name is not None
+    result = definitions.resolve_job_def(request.job_name).execute_in_process(
+        instance=instance,
+        partition_key=request.partition_key,
+        tags={**request.tags, **DEMO_TAGS},
+        asset_selection=request.asset_selection,
+        run_config=QUIET_LOGS,
+        raise_on_error=False,
+    )
+    report.runs += 1
+    if not result.success:
+        report.failed_runs.append(f"{run.label} (run {result.run_id})")
+    for evaluation in result.get_asset_check_evaluations():
+        name = f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}"
+        if evaluation.passed:
+            report.checks_passed += 1
+        else:
+            report.checks_failed.append(f"{name} [{run.label}]")
+    status = "ok" if result.success else "FAILED"
+    print(f"  {run.label} ({request.job_name}): {status} in {time.monotonic() - started:.1f}s")
+
+
 def run_demo(sandbox: Sandbox) -> DemoReport:
     # Imported here so definitions see the environment the sandbox just set.
-    from lms_assets.definitions import build_resources
-    from lms_assets.features.raw_data import raw_data
-    from lms_assets.moodle.definitions import ASSETS as MOODLE_ASSETS
-    from lms_assets.openedx.definitions import ASSETS as SNAPSHOT_ASSETS
-    from lms_assets.tracking.definitions import ASSETS as TRACKING_ASSETS
-
-    OPENEDX_ASSETS = [*SNAPSHOT_ASSETS, raw_data]
+    from lms_assets.definitions import merged_definitions
 
     os.environ.update(sandbox.environment())
     prepare_environment()
-    tracking_split = next(a for a in TRACKING_ASSETS if a.key.path == ["tracking_log_split"])
-    tracking_course_assets = [a for a in TRACKING_ASSETS if a is not tracking_split]
     os.environ.update(prepare_sandbox_sources(sandbox))
     moodle_url = os.environ["LMS_MOODLE_URL"]
     config = settings.reload()  # the environment now points at the sandbox
-    resources = build_resources(config)
+    definitions = merged_definitions(config)
     report = DemoReport()
     # Resources wired with EnvVar resolve only inside runs; the demo's own reads use values.
     warehouse = WarehouseResource(url=config.resolved_warehouse_url())
@@ -135,40 +190,10 @@ def run_demo(sandbox: Sandbox) -> DemoReport:
         partitions.register_courses(instance, partitions.moodle_courses, moodle_courses)
         print(
             f"Sandbox {sandbox.base_url}: {len(courses)} Open edX and {len(moodle_courses)} "
-            f"Moodle courses; materializing {today}"
+            f"Moodle courses; materializing {today} through the daily jobs"
         )
-        # (what, assets, partition key): each course's snapshots and features, the day's
-        # tracking-log split, then each course's tracking tables.
-        day_key = today.isoformat()
-        work = [
-            *(("Open edX " + c, OPENEDX_ASSETS, c) for c in courses),
-            *(("Moodle course " + c, MOODLE_ASSETS, c) for c in moodle_courses),
-            ("tracking-log split", [tracking_split], day_key),
-            *(("tracking " + c, tracking_course_assets, c) for c in courses),
-        ]
-        for label, assets, key in work:
-            started = time.monotonic()
-            result = dg.materialize(
-                assets,
-                instance=instance,
-                resources=resources,
-                partition_key=key
-                if key == day_key
-                else partitions.Partition(key, today).partition_key,
-                run_config=QUIET_LOGS,
-                raise_on_error=False,
-            )
-            report.runs += 1
-            if not result.success:
-                report.failed_runs.append(f"{label} (run {result.run_id})")
-            for evaluation in result.get_asset_check_evaluations():
-                name = f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}"
-                if evaluation.passed:
-                    report.checks_passed += 1
-                else:
-                    report.checks_failed.append(f"{name} [{label}]")
-            status = "ok" if result.success else "FAILED"
-            print(f"  {label}: {status} in {time.monotonic() - started:.1f}s")
+        for run in demo_runs(courses, moodle_courses, today):
+            execute(run, definitions, instance, report)
 
     with warehouse.engine.connect() as conn:
         metadata = registered_metadata()

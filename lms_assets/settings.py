@@ -24,8 +24,9 @@ class SettingError(ValueError):
     """An environment variable whose value cannot be used; the message says which and why."""
 
 
-def _setting(env: str, default: Any, doc: str) -> Any:
-    return field(default=default, metadata={"env": env, "doc": doc})
+def _setting(env: str, default: Any, doc: str, *, presence: bool = False) -> Any:
+    """``presence``: the value stays in the environment (a secret); only "is it set" is read."""
+    return field(default=default, metadata={"env": env, "doc": doc, "presence": presence})
 
 
 @dataclass(frozen=True)
@@ -66,11 +67,18 @@ class Settings:
     openedx_schedule: str = _setting("LMS_OPENEDX_SCHEDULE", "0 7 * * *", "Open edX daily cron")
     moodle_schedule: str = _setting("LMS_MOODLE_SCHEDULE", "0 2 * * *", "Moodle daily cron")
     courses_per_run: int = _setting("LMS_COURSES_PER_RUN", 100, "courses per scheduled run")
+    raw_data_waits_for_tracking: bool = _setting(
+        "LMS_RAW_DATA_WAITS_FOR_TRACKING",
+        True,
+        "raw_data waits for the day's tracking tables (false: a site without tracking logs)",
+    )
     smtp_host: str = _setting("LMS_SMTP_HOST", "localhost", "mail server")
     smtp_port: int = _setting("LMS_SMTP_PORT", 587, "mail server port")
     smtp_security: str = _setting("LMS_SMTP_SECURITY", "starttls", "starttls, ssl or none")
     smtp_user: str | None = _setting("LMS_SMTP_USER", None, "SMTP login")
-    smtp_password_set: bool = _setting("LMS_SMTP_PASSWORD", False, "SMTP password (secret)")
+    smtp_password_set: bool = _setting(
+        "LMS_SMTP_PASSWORD", False, "SMTP password (secret)", presence=True
+    )
     smtp_from: str = _setting("LMS_SMTP_FROM", "lms-assets@localhost", "sender address")
     alert_recipients: tuple[str, ...] = _setting(
         "LMS_ALERT_RECIPIENTS", (), "comma-separated recipients"
@@ -84,6 +92,9 @@ class Settings:
         for f in dataclasses.fields(cls):
             raw = environ.get(f.metadata["env"])
             if raw is None or raw.strip() == "":
+                continue
+            if f.metadata["presence"]:
+                values[f.name] = True  # a set secret: its value stays in the environment
                 continue
             values[f.name] = _parse(f.metadata["env"], raw.strip(), f.default)
         config = cls(**values)
@@ -143,7 +154,7 @@ def _parse(env: str, raw: str, default: Any) -> Any:
     kind = type(default)
     try:
         if isinstance(default, bool):
-            return True  # a set secret: its value stays in the environment
+            return _flag(env, raw)
         if isinstance(default, int):
             return int(raw)
         if isinstance(default, float):
@@ -156,6 +167,14 @@ def _parse(env: str, raw: str, default: Any) -> Any:
         what = "an integer" if kind is int else "a number"
         raise SettingError(f"Environment variable {env}={raw!r} is not {what}.") from None
     return raw
+
+
+def _flag(env: str, raw: str) -> bool:
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise SettingError(f"Environment variable {env}={raw!r} is not true or false.")
 
 
 current = Settings.from_environment()

@@ -94,3 +94,37 @@ def test_moodle_schedule_takes_todays_counts_and_yesterdays_logs(instance) -> No
         dg.AssetKey("activity_counts"),
         dg.AssetKey("user_activity"),
     ]
+
+
+def test_raw_data_waits_for_the_days_tracking_tables(instance) -> None:
+    """The 07:00 snapshots alone do not start raw_data; the tracking tables of the same day do."""
+    from lms_assets.definitions import defs
+    from lms_assets.openedx.features import FEATURE_DEPS as SNAPSHOT_INPUTS
+    from lms_assets.tracking.features import FEATURE_DEPS as TRACKING_INPUTS
+
+    course, day = "course-v1:Org+Auto+2026", partitions.today()
+    instance.add_dynamic_partitions(partitions.openedx_courses.name, [course])
+    key = partitions.Partition(course, day).partition_key
+    raw_data = dg.AssetKey("raw_data")
+
+    def stored(*tables: str) -> None:
+        for table in tables:
+            instance.report_runless_asset_event(
+                dg.AssetMaterialization(dg.AssetKey(table), partition=key)
+            )
+
+    stored(*SNAPSHOT_INPUTS)
+    first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    assert key not in first.get_requested_partitions(raw_data)
+
+    stored(*TRACKING_INPUTS)
+    second = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, cursor=first.cursor
+    )
+    assert second.get_requested_partitions(raw_data) == {key}
+
+    # Requested once: nothing changed since, nothing more to do.
+    third = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, cursor=second.cursor
+    )
+    assert third.get_requested_partitions(raw_data) == set()

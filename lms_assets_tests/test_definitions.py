@@ -54,5 +54,6 @@ def test_automation_is_registered() -> None:
         "email_on_run_failure",
         "email_daily_summary",
         "tracking_log_files",
+        "raw_data_after_inputs",
         "tracking_courses_after_split",
     }

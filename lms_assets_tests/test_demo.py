@@ -35,14 +35,42 @@ def stored(tmp_path: Path) -> list[tuple]:
         ).fetchall()
 
 
+RUN_TIME_COLUMNS = {"loaded_at"}  # when a row was written: the one thing a re-run changes
+
+
+def every_table(tmp_path: Path) -> dict[str, list[tuple]]:
+    """Every warehouse table's rows, sorted, without the columns that say when they were written."""
+    tables: dict[str, list[tuple]] = {}
+    with sqlite3.connect(tmp_path / "data" / "warehouse.sqlite") as conn:
+        names = [
+            name
+            for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        for name in names:
+            columns = [
+                column
+                for _, column, *_ in conn.execute(f'PRAGMA table_info("{name}")')
+                if column not in RUN_TIME_COLUMNS
+            ]
+            listed = ", ".join(f'"{c}"' for c in columns)
+            tables[name] = sorted(
+                conn.execute(f'SELECT {listed} FROM "{name}"').fetchall(), key=repr
+            )
+    return tables
+
+
 def test_demo_fills_the_sqlite_warehouse_with_every_sandbox_enrollment(tmp_path) -> None:
     first = run_demo(tmp_path)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "Demo succeeded." in first.stdout
-    # Per course: 68 Open edX checks (44, 23 of the rejection, NULL and row-count checks, and
-    # raw_data's inputs_pass_their_checks),
-    # 11 Moodle, 9 tracking; plus the day's split: 1.
-    assert "Checks: 265 passed, 0 failed" in first.stdout
+    # One run per job (3 courses are one batch), each check evaluated once for all its
+    # partitions: 69 Open edX and raw_data checks (44, 23 of the rejection, NULL and row-count
+    # checks, raw_data's inputs_pass_their_checks and tracking_features_present), 11 Moodle,
+    # 9 tracking tables, 1 of the day's split.
+    assert "Runs: 5 (0 failed)" in first.stdout
+    assert "Checks: 90 passed, 0 failed" in first.stdout
 
     university = University(seed=5, n_courses=3, today=today())
     rows = stored(tmp_path)
@@ -59,6 +87,18 @@ def test_demo_fills_the_sqlite_warehouse_with_every_sandbox_enrollment(tmp_path)
         for i, course in enumerate(university.courses.values())
     ]
 
+    # The first run already has tracking features: raw_data ran after the tracking tables.
+    with sqlite3.connect(tmp_path / "data" / "warehouse.sqlite") as conn:
+        with_tracking = conn.execute(
+            "SELECT COUNT(*), COUNT(tracking_events_30d) FROM raw_data"
+        ).fetchone()
+    assert with_tracking == (len(rows), len(rows))
+
+    first_tables = every_table(tmp_path)
     second = run_demo(tmp_path)
     assert second.returncode == 0, second.stdout + second.stderr
     assert stored(tmp_path) == rows  # re-running adds no duplicates and changes nothing
+    second_tables = every_table(tmp_path)
+    assert second_tables.keys() == first_tables.keys()
+    for name, table_rows in first_tables.items():
+        assert second_tables[name] == table_rows, f"{name} differs on the second demo"

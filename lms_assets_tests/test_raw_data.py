@@ -261,6 +261,7 @@ def test_every_column_matches_the_hand_computation(warehouse, instance) -> None:
         "every_enrollment_has_a_row": True,
         "learners_enrolled": True,
         "values_in_range": True,
+        "tracking_features_present": True,
         "dropout_label_consistent": True,
         "inputs_pass_their_checks": True,
     }
@@ -316,3 +317,39 @@ def test_inputs_that_break_their_checks_are_not_read(warehouse, instance) -> Non
     assert "mooc_grades.values_in_range" in evaluation.metadata["sample"].value
     materialization = result.asset_materializations_for_node("raw_data")[0]
     assert materialization.metadata["held_previous_rows"].value == "mooc_grades.values_in_range"
+
+
+def test_tracking_features_all_null_beside_stored_activity_is_flagged(warehouse, instance) -> None:
+    """raw_data built before the tracking tables: every tracking column NULL although
+    learner_daily_activity has rows for the course 10 days earlier; rebuilt after, it passes."""
+    from lms_assets import quality
+    from lms_assets.tracking.features import FEATURE_RULES
+
+    load_fixture(warehouse)
+    assert materialize_raw_data(warehouse, instance).success  # no activity stored: NULL is right
+    [before] = quality.evaluate(warehouse, "raw_data", FEATURE_RULES, [Partition(COURSE, D)])
+    assert before.passed
+
+    active_day = D - dt.timedelta(days=10)
+    warehouse.write(
+        [Partition(COURSE, active_day)],
+        {
+            "learner_daily_activity": [
+                {"course_id": COURSE, "snapshot_date": active_day, "user_id": 1, "events": 4}
+            ]
+        },
+        asset_name="fixture",
+    )
+    [stale] = quality.evaluate(warehouse, "raw_data", FEATURE_RULES, [Partition(COURSE, D)])
+    assert not stale.passed
+    assert stale.metadata["violations"].value == 1
+    # The activity is outside the 30-day window of a day 31 days later: nothing to flag.
+    later = Partition(COURSE, active_day + dt.timedelta(days=30))
+    assert quality.evaluate(warehouse, "raw_data", FEATURE_RULES, [later])[0].passed
+
+    result = materialize_raw_data(warehouse, instance)
+    [check] = [
+        e for e in result.get_asset_check_evaluations() if e.check_name == "tracking_features_present"
+    ]
+    assert check.passed
+    assert stored_raw_data(warehouse)[1]["tracking_events_30d"] == 4

@@ -20,6 +20,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from lms_assets import quality, settings
+from lms_assets.features.automation import when_every_input_is_stored
 from lms_assets.features.input_checks import INPUTS_PASS_THEIR_CHECKS, inputs_breaking_checks
 from lms_assets.features.schema import metadata as schema
 from lms_assets.loading import LoadReport, write_scope
@@ -178,6 +179,7 @@ RAW_DATA_RULES = [
             "weeks_since_enrollment": (0.0, None),
         }
     ),
+    *tracking_features.FEATURE_RULES,
     quality.row_condition(
         "dropout_label_consistent",
         "is_dropout is true only for inactive learners idle for more than 30 days.",
@@ -234,6 +236,7 @@ def label_summary(frame: pd.DataFrame) -> list[dict[str, object]]:
     group_name="features",
     kinds={"sql", "pandas"},
     pool="warehouse",
+    automation_condition=when_every_input_is_stored(),
     check_specs=quality.check_specs(
         "raw_data", [*RAW_DATA_RULES, INPUTS_PASS_THEIR_CHECKS], blocking=False
     ),

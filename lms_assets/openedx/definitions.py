@@ -13,9 +13,10 @@ ASSETS = dg.load_assets_from_modules([assets, h5p_assets])
 
 openedx_daily = dg.define_asset_job(
     "openedx_daily",
-    # The day's snapshots and what is built from them (raw_data), in one run per batch.
-    selection=dg.AssetSelection.assets(*ASSETS).downstream(),
-    description="Seed 000: Open edX and H5P snapshots of the day, then raw_data.",
+    # Only the snapshots: raw_data waits for the day's tracking tables too
+    # (features/automation.py).
+    selection=dg.AssetSelection.assets(*ASSETS),
+    description="Open edX and H5P snapshots of the day (enrollments, grades, progress, H5P).",
 )
 
 openedx_daily_schedule = daily_course_schedule(

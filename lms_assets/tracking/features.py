@@ -12,9 +12,10 @@ from collections.abc import Sequence
 import pandas as pd
 import sqlalchemy as sa
 
+from lms_assets import quality
 from lms_assets.partitions import Partition
 from lms_assets.tracking.schema import metadata as schema
-from lms_assets.warehouse import WarehouseResource
+from lms_assets.warehouse import WarehouseResource, partition_filter
 
 KEY = ["course_id", "snapshot_date", "user_id"]
 FEATURE_DEPS = ("learner_daily_activity",)  # what raw_data reads from here
@@ -90,3 +91,43 @@ def tracking_features(
     return (
         pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(columns=[*KEY, *columns])
     )
+
+
+def _features_present_where_activity_is() -> quality.Rule:
+    """A course-day of raw_data whose tracking columns are all NULL although
+    learner_daily_activity holds rows of that course in the 30-day window: raw_data
+    was built before (or without) the tracking tables it declares."""
+
+    def query(table: sa.Table, partitions: Sequence[Partition]) -> sa.Select:
+        activity = schema.tables["learner_daily_activity"]
+        in_window = sa.or_(
+            *(
+                sa.and_(
+                    table.c.snapshot_date == day,
+                    sa.exists().where(
+                        activity.c.course_id == table.c.course_id,
+                        activity.c.snapshot_date.between(
+                            day - dt.timedelta(days=TRACKING_WINDOW_DAYS - 1), day
+                        ),
+                    ),
+                )
+                for day in sorted({p.day for p in partitions})
+            )
+        )
+        return (
+            sa.select(table.c.course_id, table.c.snapshot_date)
+            .where(partition_filter(table, partitions), in_window)
+            .group_by(table.c.course_id, table.c.snapshot_date)
+            .having(sa.func.count(table.c.tracking_events_30d) == 0)
+        )
+
+    return quality.Rule(
+        "tracking_features_present",
+        "A course with tracking-log activity in the 30 days up to the day has tracking "
+        "features in raw_data (all NULL means raw_data was built before its tracking tables).",
+        query,
+        reads=FEATURE_DEPS,
+    )
+
+
+FEATURE_RULES = [_features_present_where_activity_is()]  # raw_data checks these
