@@ -118,13 +118,9 @@ def test_raw_data_waits_for_the_days_tracking_tables(instance) -> None:
     assert key not in first.get_requested_partitions(raw_data)
 
     stored(*TRACKING_INPUTS)
-    second = dg.evaluate_automation_conditions(
-        defs=defs, instance=instance, cursor=first.cursor
-    )
+    second = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
     assert second.get_requested_partitions(raw_data) == {key}
 
     # Requested once: nothing changed since, nothing more to do.
-    third = dg.evaluate_automation_conditions(
-        defs=defs, instance=instance, cursor=second.cursor
-    )
+    third = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=second.cursor)
     assert third.get_requested_partitions(raw_data) == set()

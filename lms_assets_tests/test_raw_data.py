@@ -349,7 +349,9 @@ def test_tracking_features_all_null_beside_stored_activity_is_flagged(warehouse,
 
     result = materialize_raw_data(warehouse, instance)
     [check] = [
-        e for e in result.get_asset_check_evaluations() if e.check_name == "tracking_features_present"
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "tracking_features_present"
     ]
     assert check.passed
     assert stored_raw_data(warehouse)[1]["tracking_events_30d"] == 4
