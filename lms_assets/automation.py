@@ -27,6 +27,14 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 SOURCE_TAG = "lms/source"  # dagster.yaml limits concurrent runs per source with it
 
 
+def source_of_job(job_name: str) -> str:
+    """The ``lms/source`` tag of a job's runs: openedx_daily -> openedx, raw_data_daily ->
+    raw_data, tracking_courses -> tracking."""
+    if job_name.endswith("_daily"):
+        return job_name.removesuffix("_daily")
+    return job_name.split("_")[0]
+
+
 def batched_run_requests(
     job_name: str,
     course_keys: list[str],
@@ -43,21 +51,45 @@ def batched_run_requests(
     """
     size = courses_per_run or settings.current.courses_per_run
     requests = []
-    for start in range(0, len(course_keys), size):
-        chunk = course_keys[start : start + size]
-        requests.append(
-            dg.RunRequest(
-                run_key=f"{run_key_prefix}:{day.isoformat()}:{chunk[0]}..{chunk[-1]}",
-                job_name=job_name,
-                asset_selection=asset_selection,
-                tags={
-                    RANGE_START_TAG: f"{chunk[0]}|{day.isoformat()}",
-                    RANGE_END_TAG: f"{chunk[-1]}|{day.isoformat()}",
-                    SOURCE_TAG: job_name.split("_")[0],
-                },
+    for segment in valid_segments(course_keys):
+        for start in range(0, len(segment), size):
+            chunk = segment[start : start + size]
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"{run_key_prefix}:{day.isoformat()}:{chunk[0]}..{chunk[-1]}",
+                    job_name=job_name,
+                    asset_selection=asset_selection,
+                    tags={
+                        RANGE_START_TAG: f"{chunk[0]}|{day.isoformat()}",
+                        RANGE_END_TAG: f"{chunk[-1]}|{day.isoformat()}",
+                        SOURCE_TAG: source_of_job(job_name),
+                    },
+                )
             )
-        )
     return requests
+
+
+def valid_segments(course_keys: Sequence[str]) -> list[list[str]]:
+    """Runs of consecutive valid keys: a range never spans a key Dagster cannot carry (one
+    registered before validation existed, or through the UI's "Add partition")."""
+    segments: list[list[str]] = [[]]
+    for key in course_keys:
+        if split_valid_course_keys([key])[0]:
+            segments[-1].append(key)
+        elif segments[-1]:
+            segments.append([])
+    return [segment for segment in segments if segment]
+
+
+def report_invalid_registered(
+    context: dg.SensorEvaluationContext | dg.ScheduleEvaluationContext, known: list[str]
+) -> None:
+    """Log every registered course key that cannot be run, with how to remove it."""
+    for key, reason in split_valid_course_keys(known)[1].items():
+        context.log.error(
+            f"registered course {key!r} is skipped: {reason} Remove it with "
+            f"lms-assets remove-course SOURCE '{key}' and add the right key."
+        )
 
 
 PARTITION_TAG = "dagster/partition"
@@ -179,6 +211,7 @@ def daily_course_schedule(
     def schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
         day = context.scheduled_execution_time.date()
         known = list(context.instance.get_dynamic_partitions(name_of_set))
+        report_invalid_registered(context, known)
         return list(plan(job.name, known, day))
 
     return schedule

@@ -12,7 +12,11 @@ import subprocess
 import sys
 import threading
 
+from lms_assets import operate
+from lms_assets.partitions import InvalidCourseKeyError
+from lms_assets.preflight import PreflightError, check_warehouse, warehouse_problem
 from lms_assets.sandbox import FaultConfig, Sandbox, University
+from lms_assets.settings import SettingError
 
 
 def _add_sandbox_options(parser: argparse.ArgumentParser, default_port: int) -> None:
@@ -192,7 +196,7 @@ def _migrate_warehouse(command: str) -> bool:
     import sqlalchemy as sa
 
     from lms_assets import settings
-    from lms_assets.db import get_engine, normalize_url, redacted
+    from lms_assets.db import get_engine, normalize_url
     from lms_assets.warehouse import WarehouseError
     from lms_assets.warehouse.migrations import BASELINE, upgrade_warehouse
 
@@ -203,11 +207,7 @@ def _migrate_warehouse(command: str) -> bool:
         print(f"lms-assets {command}: {exc}", file=sys.stderr)
         return False
     except sa.exc.DBAPIError as exc:  # unreachable server, unknown database, no permission...
-        reason = " ".join(str(exc.orig if exc.orig is not None else exc).split())
-        print(
-            f"lms-assets {command}: cannot use the warehouse {redacted(url)}: {reason}",
-            file=sys.stderr,
-        )
+        print(f"lms-assets {command}: {warehouse_problem(url, exc)}", file=sys.stderr)
         return False
     if result.adopted:
         print(f"adopted the warehouse created before migrations (checked, stamped {BASELINE})")
@@ -270,7 +270,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from lms_assets.export import export_page
     from lms_assets.warehouse import WarehouseResource
 
-    warehouse = WarehouseResource(url=settings.reload().resolved_warehouse_url())
+    url = settings.reload().resolved_warehouse_url()
+    check_warehouse(url)
+    warehouse = WarehouseResource(url=url)
     try:
         page = export_page(
             warehouse,
@@ -337,13 +339,19 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--offset", type=int, default=0)
     export.add_argument("--output", default=None, help="file (default: CSV to stdout)")
     export.set_defaults(handler=_cmd_export)
+    operate.add_commands(commands)
 
     args = parser.parse_args(argv)
     if args.command == "export" and args.date is None:
         from lms_assets.partitions import today
 
         args.date = today()
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except (PreflightError, SettingError, InvalidCourseKeyError) as exc:
+        # What, where, why and the fix, in one line: no traceback for a setting.
+        print(f"lms-assets {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -65,8 +65,8 @@ def validate_course_key(course_key: str) -> str:
             f"Course key {course_key[:40]!r}... is {len(course_key)} characters long; "
             f"the limit is {MAX_COURSE_KEY_LENGTH}."
         )
-    bad = sorted({c for c in course_key if c in _FORBIDDEN_CHARACTERS})
-    bad += [s for s in _FORBIDDEN_SUBSTRINGS if s in course_key]
+    bad = [f"'{c}'" for c in sorted({c for c in course_key if c in _FORBIDDEN_CHARACTERS})]
+    bad += [f"'{s}'" for s in _FORBIDDEN_SUBSTRINGS if s in course_key]
     bad += sorted(
         {repr(c) for c in course_key if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")}
     )
@@ -274,10 +274,20 @@ def _partition_from_key(partitions_def: dg.PartitionsDefinition, key: str) -> Pa
 
 
 def scope_of(context: dg.AssetExecutionContext) -> Scope:
-    """The run's partitions as a Scope: one partition or a single-run backfill's many."""
+    """The run's partitions as a Scope: one partition or a single-run backfill's many.
+
+    A registered course key that cannot be run (added through the UI before validation)
+    refuses the run with its name, the reason and how to remove it."""
     partitions_def = context.assets_def.partitions_def
     assert partitions_def is not None, "scope_of needs a partitioned asset"
-    return Scope(_partition_from_key(partitions_def, key) for key in context.partition_keys)
+    try:
+        return Scope(_partition_from_key(partitions_def, key) for key in context.partition_keys)
+    except InvalidCourseKeyError as exc:
+        raise dg.Failure(
+            description=f"{exc} It is registered but cannot be run: remove it with "
+            "lms-assets remove-course SOURCE 'KEY' and register the right key with "
+            "lms-assets add-course."
+        ) from None
 
 
 def require_snapshot_days(partitions: Iterable[Partition], source: str) -> None:

@@ -13,7 +13,11 @@ import json
 import dagster as dg
 
 from lms_assets import partitions
-from lms_assets.automation import batched_run_requests, partition_range
+from lms_assets.automation import (
+    batched_run_requests,
+    partition_range,
+    report_invalid_registered,
+)
 from lms_assets.tracking.resources import TrackingLogFolderResource, date_in_name
 
 SPLIT_JOB = "tracking_split"
@@ -90,6 +94,7 @@ def tracking_courses_after_split(
     if run.job_name != SPLIT_JOB:
         return dg.SkipReason(f"run {run.run_id} is not a {SPLIT_JOB} run")
     courses = list(context.instance.get_dynamic_partitions(partitions.openedx_courses.name))
+    report_invalid_registered(context, courses)
     return [
         request
         for day in days_of_run(run)

@@ -1,0 +1,248 @@
+"""``lms-assets check | add-course | materialize``: operating the product from a terminal.
+
+Each command validates what it is given before Dagster sees it (course keys, dates,
+settings, the warehouse) and reports a problem in one line with the fix; the work itself
+runs through the same named jobs, tags and partition ranges the schedules use, so the
+UI shows these runs like scheduled ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+
+import dagster as dg
+
+from lms_assets import partitions, settings
+from lms_assets.automation import RANGE_END_TAG, RANGE_START_TAG, SOURCE_TAG, source_of_job
+from lms_assets.preflight import (
+    REQUIRED_BY_RESOURCE,
+    PreflightError,
+    check_warehouse,
+    require_settings,
+)
+
+CLI_TAGS = {"lms/launched_by": "cli"}
+
+
+def course_sets() -> dict[str, dg.DynamicPartitionsDefinition]:
+    """{source name: its dynamic set of course keys}, e.g. openedx, moodle."""
+    from lms_assets.definitions import defs
+
+    found: dict[str, dg.DynamicPartitionsDefinition] = {}
+    for asset in defs.resolve_asset_graph().asset_nodes:
+        if isinstance(asset.partitions_def, dg.MultiPartitionsDefinition):
+            for dimension in asset.partitions_def.partitions_defs:
+                if isinstance(dimension.partitions_def, dg.DynamicPartitionsDefinition):
+                    name = dimension.partitions_def.name or ""
+                    found[name.removesuffix("_courses")] = dimension.partitions_def
+    return found
+
+
+def _instance() -> dg.DagsterInstance:
+    from lms_assets.demo import prepare_environment
+
+    prepare_environment()  # DAGSTER_HOME defaults to ./.dagster_home, as for make demo / make ui
+    return dg.DagsterInstance.get()
+
+
+def cmd_add_course(args: argparse.Namespace) -> int:
+    sets = course_sets()
+    if args.source not in sets:
+        raise PreflightError(
+            f"unknown source {args.source!r}: course keys belong to one of {', '.join(sets)}"
+        )
+    valid, invalid = partitions.split_valid_course_keys(args.keys)
+    for reason in invalid.values():
+        print(f"lms-assets add-course: {reason}", file=sys.stderr)
+    if invalid:
+        print("lms-assets add-course: nothing added; correct the keys above", file=sys.stderr)
+        return 2
+    with _instance() as instance:
+        added, _ = partitions.register_courses(instance, sets[args.source], valid)
+    for key in valid:
+        print(f"{key}: {'added' if key in added else 'already registered'} ({args.source})")
+    return 0
+
+
+def cmd_remove_course(args: argparse.Namespace) -> int:
+    """Remove registered keys (e.g. a bad one added through the UI); stored rows stay."""
+    sets = course_sets()
+    if args.source not in sets:
+        raise PreflightError(
+            f"unknown source {args.source!r}: course keys belong to one of {', '.join(sets)}"
+        )
+    name = sets[args.source].name
+    assert name is not None
+    with _instance() as instance:
+        registered = set(instance.get_dynamic_partitions(name))
+        for key in args.keys:
+            if key in registered:
+                instance.delete_dynamic_partition(name, key)
+                print(f"{key}: removed from {name} (its stored rows stay in the warehouse)")
+            else:
+                print(f"{key}: not registered in {name}")
+    return 0
+
+
+def _dates(args: argparse.Namespace) -> tuple[dt.date, dt.date]:
+    first = args.date or partitions.today()
+    last = args.to or first
+    start = partitions.to_date(partitions.daily_partitions.start)
+    if last < first:
+        raise PreflightError(f"--to {last} is before --date {first}")
+    if first < start:
+        raise PreflightError(
+            f"{first} is before the first day of the partitions ({start}); set "
+            f"LMS_PARTITIONS_START_DATE={first} (or earlier) to load it"
+        )
+    if last > partitions.today():
+        raise PreflightError(f"{last} is after today ({partitions.today()})")
+    return first, last
+
+
+def _course_dimension(job: dg.JobDefinition) -> dg.DynamicPartitionsDefinition | None:
+    if isinstance(job.partitions_def, dg.MultiPartitionsDefinition):
+        for dimension in job.partitions_def.partitions_defs:
+            if isinstance(dimension.partitions_def, dg.DynamicPartitionsDefinition):
+                return dimension.partitions_def
+    return None
+
+
+def _courses(
+    instance: dg.DagsterInstance, course_set: dg.DynamicPartitionsDefinition, given: list[str]
+) -> list[str]:
+    """The courses to run, in registration order (a contiguous range per run)."""
+    assert course_set.name is not None
+    registered = list(instance.get_dynamic_partitions(course_set.name))
+    for key in given:
+        partitions.validate_course_key(key)
+        if key not in registered:
+            source = course_set.name.removesuffix("_courses")
+            raise PreflightError(
+                f"course {key!r} is not registered in {course_set.name}; add it with "
+                f"lms-assets add-course {source} '{key}'"
+            )
+    valid, invalid = partitions.split_valid_course_keys(registered)
+    for key, reason in invalid.items():
+        print(f"lms-assets: skipping registered course {key!r}: {reason}", file=sys.stderr)
+    chosen = [key for key in valid if not given or key in given]
+    if not chosen:
+        raise PreflightError(
+            f"no course registered in {course_set.name}; add one with lms-assets add-course"
+        )
+    return chosen
+
+
+def run_requests(
+    job: dg.JobDefinition, courses: list[str] | None, first: dt.date, last: dt.date
+) -> list[dg.RunRequest]:
+    """Few runs: one per LMS_COURSES_PER_RUN courses over the whole date range."""
+    tags = {SOURCE_TAG: source_of_job(job.name), **CLI_TAGS}
+    if courses is None:  # a date-only job (the tracking-log split)
+        return [
+            dg.RunRequest(
+                job_name=job.name,
+                tags={**tags, RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()},
+            )
+        ]
+    size = settings.current.courses_per_run
+    return [
+        dg.RunRequest(
+            job_name=job.name,
+            tags={
+                **tags,
+                RANGE_START_TAG: f"{chunk[0]}|{first.isoformat()}",
+                RANGE_END_TAG: f"{chunk[-1]}|{last.isoformat()}",
+            },
+        )
+        for chunk in (courses[i : i + size] for i in range(0, len(courses), size))
+    ]
+
+
+def _first_failure(result: dg.ExecuteInProcessResult) -> str:
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data is not None:
+            error = event.step_failure_data.error
+            message = error.message if error else "unknown error"
+            return " ".join(message.split())[:400]
+    return "see the run's log in the UI"
+
+
+def cmd_materialize(args: argparse.Namespace) -> int:
+    from lms_assets.definitions import build_resources, defs
+
+    jobs = sorted(job.name for job in defs.jobs or [] if not job.name.startswith("__"))
+    if args.job not in jobs:
+        raise PreflightError(f"unknown job {args.job!r}; the jobs are {', '.join(jobs)}")
+    job = defs.resolve_job_def(args.job)
+    require_settings(sorted(job.required_resource_keys), purpose=f"job {args.job}")
+    check_warehouse(settings.current.resolved_warehouse_url())
+    first, last = _dates(args)
+    with _instance() as instance:
+        course_set = _course_dimension(job)
+        courses = _courses(instance, course_set, args.course) if course_set else None
+        requests = run_requests(job, courses, first, last)
+        what = f"{len(courses)} course(s) x " if courses else ""
+        print(f"{args.job}: {what}{first}..{last} in {len(requests)} run(s)")
+        resources = build_resources(settings.current)
+        failed = 0
+        for request in requests:
+            started = time.monotonic()
+            result = (
+                dg.Definitions(
+                    assets=defs.assets,
+                    asset_checks=defs.asset_checks,
+                    jobs=defs.jobs,
+                    resources=resources,
+                )
+                .resolve_job_def(args.job)
+                .execute_in_process(instance=instance, tags=request.tags, raise_on_error=False)
+            )
+            seconds = time.monotonic() - started
+            if result.success:
+                print(f"  run {result.run_id}: ok in {seconds:.1f}s")
+            else:
+                failed += 1
+                print(f"  run {result.run_id}: FAILED: {_first_failure(result)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_check(_args: argparse.Namespace) -> int:
+    """The warehouse, then each source whose settings are present."""
+    check_warehouse(settings.current.resolved_warehouse_url())
+    print("warehouse: ok")
+    for key, required in REQUIRED_BY_RESOURCE.items():
+        missing = [s.env for s in required if not os.environ.get(s.env, "").strip()]
+        if missing:
+            print(f"{key}: not configured ({', '.join(missing)} unset): its assets cannot run")
+        else:
+            print(f"{key}: configured")
+    return 0
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    add = commands.add_parser("add-course", help="register course keys (validated) of a source")
+    add.add_argument("source", help="openedx or moodle")
+    add.add_argument("keys", nargs="+", help="course keys, e.g. course-v1:Org+CS101+2026_T1")
+    add.set_defaults(handler=cmd_add_course)
+
+    remove = commands.add_parser("remove-course", help="unregister course keys of a source")
+    remove.add_argument("source", help="openedx or moodle")
+    remove.add_argument("keys", nargs="+")
+    remove.set_defaults(handler=cmd_remove_course)
+
+    run = commands.add_parser(
+        "materialize", help="run a daily job for registered courses and a day or date range"
+    )
+    run.add_argument("job", help="openedx_daily, moodle_daily, tracking_split, ...")
+    run.add_argument("--course", action="append", default=[], help="only this course (repeat)")
+    run.add_argument("--date", type=dt.date.fromisoformat, default=None, help="default today")
+    run.add_argument("--to", type=dt.date.fromisoformat, default=None, help="last day of a range")
+    run.set_defaults(handler=cmd_materialize)
+
+    check = commands.add_parser("check", help="test the warehouse and say which sources are set")
+    check.set_defaults(handler=cmd_check)
