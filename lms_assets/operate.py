@@ -26,6 +26,8 @@ from lms_assets.preflight import (
 )
 
 CLI_TAGS = {"lms/launched_by": "cli"}
+# Our own progress lines (INFO), not Dagster's per-event DEBUG log; the UI keeps everything.
+PROGRESS_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
 def course_sets() -> dict[str, dg.DynamicPartitionsDefinition]:
@@ -163,6 +165,19 @@ def run_requests(
     ]
 
 
+def _selection(job: dg.JobDefinition, names: str | None) -> list[dg.AssetKey] | None:
+    """``--select a,b``: only these assets of the job (e.g. the log tables of a backfill)."""
+    if not names:
+        return None
+    in_job = {key.to_user_string(): key for key in job.asset_layer.executable_asset_keys}
+    unknown = [name for name in names.split(",") if name.strip() not in in_job]
+    if unknown:
+        raise PreflightError(
+            f"job {job.name} has no asset {', '.join(unknown)}; it has {', '.join(sorted(in_job))}"
+        )
+    return [in_job[name.strip()] for name in names.split(",")]
+
+
 def _first_failure(result: dg.ExecuteInProcessResult) -> str:
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data is not None:
@@ -173,7 +188,7 @@ def _first_failure(result: dg.ExecuteInProcessResult) -> str:
 
 
 def cmd_materialize(args: argparse.Namespace) -> int:
-    from lms_assets.definitions import build_resources, defs
+    from lms_assets.definitions import defs
 
     jobs = sorted(job.name for job in defs.jobs or [] if not job.name.startswith("__"))
     if args.job not in jobs:
@@ -182,25 +197,22 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     require_settings(sorted(job.required_resource_keys), purpose=f"job {args.job}")
     check_warehouse(settings.current.resolved_warehouse_url())
     first, last = _dates(args)
+    selection = _selection(job, args.select)
     with _instance() as instance:
         course_set = _course_dimension(job)
         courses = _courses(instance, course_set, args.course) if course_set else None
         requests = run_requests(job, courses, first, last)
         what = f"{len(courses)} course(s) x " if courses else ""
         print(f"{args.job}: {what}{first}..{last} in {len(requests)} run(s)")
-        resources = build_resources(settings.current)
         failed = 0
         for request in requests:
             started = time.monotonic()
-            result = (
-                dg.Definitions(
-                    assets=defs.assets,
-                    asset_checks=defs.asset_checks,
-                    jobs=defs.jobs,
-                    resources=resources,
-                )
-                .resolve_job_def(args.job)
-                .execute_in_process(instance=instance, tags=request.tags, raise_on_error=False)
+            result = job.execute_in_process(
+                instance=instance,
+                tags=request.tags,
+                asset_selection=selection,
+                run_config=PROGRESS_LOGS,
+                raise_on_error=False,
             )
             seconds = time.monotonic() - started
             if result.success:
@@ -239,6 +251,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "materialize", help="run a daily job for registered courses and a day or date range"
     )
     run.add_argument("job", help="openedx_daily, moodle_daily, tracking_split, ...")
+    run.add_argument("--select", default=None, help="only these assets of the job, a,b")
     run.add_argument("--course", action="append", default=[], help="only this course (repeat)")
     run.add_argument("--date", type=dt.date.fromisoformat, default=None, help="default today")
     run.add_argument("--to", type=dt.date.fromisoformat, default=None, help="last day of a range")
