@@ -34,7 +34,9 @@ class Settings:
     data_dir: Path = _setting("LMS_DATA_DIR", Path("data"), "folder for local files")
     timezone: str = _setting("LMS_TIMEZONE", "UTC", "IANA timezone of a partition's day")
     partitions_start_date: str = _setting(
-        "LMS_PARTITIONS_START_DATE", "2025-01-01", "first day of the daily partitions"
+        "LMS_PARTITIONS_START_DATE",
+        "",
+        "first day of the daily partitions (default: the day this site first ran)",
     )
     warehouse_url: str | None = _setting(
         "LMS_WAREHOUSE_URL", None, "SQLAlchemy URL of the warehouse (secret)"
@@ -98,7 +100,13 @@ class Settings:
                 continue
             values[f.name] = _parse(f.metadata["env"], raw.strip(), f.default)
         config = cls(**values)
-        return dataclasses.replace(config, data_dir=Path(config.data_dir).resolve())
+        data_dir = Path(config.data_dir).resolve()
+        return dataclasses.replace(
+            config,
+            data_dir=data_dir,
+            partitions_start_date=config.partitions_start_date
+            or first_run_date(data_dir, config.timezone),
+        )
 
     # -- derived values ----------------------------------------------------------------------
     def default_warehouse_url(self) -> str:
@@ -167,6 +175,29 @@ def _parse(env: str, raw: str, default: Any) -> Any:
         what = "an integer" if kind is int else "a number"
         raise SettingError(f"Environment variable {env}={raw!r} is not {what}.") from None
     return raw
+
+
+START_DATE_FILE = "partitions_start_date"
+
+
+def first_run_date(data_dir: Path, timezone: str) -> str:
+    """The day this site first ran (kept in DATA_DIR/partitions_start_date), written today
+    if absent: snapshot sources cannot be read for earlier days, so a start before it would
+    show every table as mostly "missing" in the UI. Log sources' history before it is loaded
+    by setting LMS_PARTITIONS_START_DATE earlier (docs/operations.md)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    marker = data_dir / START_DATE_FILE
+    if marker.exists():
+        return marker.read_text().strip()
+    today = dt.datetime.now(ZoneInfo(timezone)).date().isoformat()
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        marker.write_text(today + "\n")
+    except OSError:
+        pass  # a read-only folder: today, again next time (set the variable in production)
+    return today
 
 
 def _flag(env: str, raw: str) -> bool:

@@ -14,7 +14,10 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 
-import dagster as dg
+# The tests' hand-made days lie in 2026: a fixed start, not the day the suite first ran.
+os.environ.setdefault("LMS_PARTITIONS_START_DATE", "2025-01-01")
+
+import dagster as dg  # (after the environment above: the code location reads it)
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
