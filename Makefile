@@ -7,9 +7,12 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 .PHONY: demo test ui sandbox lint validate bench clean
 
 $(BIN)/.installed: pyproject.toml
+	@echo "Creating $(VENV) and installing lms_assets with Dagster and its dependencies"
+	@echo "(once; about a minute on a fresh machine, quiet while pip works)..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	@echo "Installed."
 	touch $@
 
 demo: $(BIN)/.installed  ## sandbox + materialize every asset into data/warehouse.sqlite + summary

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 from lms_assets import operate
 from lms_assets.partitions import InvalidCourseKeyError
@@ -245,13 +246,16 @@ def _cmd_ui(args: argparse.Namespace) -> int:
         sources = demo.prepare_sandbox_sources(sandbox, args.moodle_url)
         env = {**os.environ, **sources, "DAGSTER_HOME": str(home)}
         print(f"Sandbox on {sandbox.base_url}; Dagster UI on http://127.0.0.1:{args.ui_port}")
+        workspace = Path(__file__).resolve().parents[1] / "workspace.yaml"
+        location = (
+            ["-w", str(workspace)] if workspace.exists() else ["-m", "lms_assets.definitions"]
+        )
         command = [
             sys.executable,
             "-m",
-            "dagster",
+            "lms_assets.dagster_cli",
             "dev",
-            "-w",
-            "workspace.yaml",
+            *location,
             "-h",
             "127.0.0.1",
             "-p",
@@ -264,7 +268,6 @@ def _cmd_ui(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from lms_assets import settings
     from lms_assets.export import export_page
@@ -296,12 +299,6 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import warnings
-
-    import dagster as dg
-
-    warnings.filterwarnings("ignore", category=dg.BetaWarning)
-    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
     parser = argparse.ArgumentParser(prog="lms-assets", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 

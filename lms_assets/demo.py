@@ -32,6 +32,8 @@ from lms_assets.warehouse.schema import registered_metadata
 LOCAL_INSTANCE_CONFIG = """\
 telemetry:
   enabled: false
+nux:
+  enabled: false  # no "Join the community" pop-up on the first visit of the UI
 concurrency:
   pools:
     default_limit: 2  # at most 2 steps at once per pool: openedx_api, h5p_api, moodle_db, warehouse
