@@ -15,9 +15,11 @@ from types import ModuleType
 import dagster as dg
 
 from lms_assets import partitions, settings
+from lms_assets.metadata import column_schema
 from lms_assets.notifications import email_daily_summary, email_on_run_failure
 from lms_assets.notifications import resources as notification_resources
 from lms_assets.warehouse import WarehouseResource
+from lms_assets.warehouse.schema import registered_metadata
 
 # One line per source package; each has definitions.py with `defs` (and `resources(config)`).
 SOURCE_PACKAGES = [
@@ -57,9 +59,16 @@ def build_resources(config: settings.Settings | None = None) -> dict[str, object
     return built
 
 
-def with_daily_freshness(spec: dg.AssetSpec) -> dg.AssetSpec:
-    """Daily tables should be at most a day (plus the run's own time) old."""
-    return spec.replace_attributes(freshness_policy=partitions.DAILY_FRESHNESS)
+def with_shared_policy(spec: dg.AssetSpec) -> dg.AssetSpec:
+    """What every asset carries: the daily freshness policy (at most a day, plus the run's
+    own time, old), its owners, and, for a table, its columns with their descriptions (the
+    schema module knows them; the UI shows them before anything ran)."""
+    table = registered_metadata().tables.get(spec.key.to_user_string())
+    extra = {"dagster/column_schema": column_schema(table)} if table is not None else {}
+    return spec.replace_attributes(
+        freshness_policy=partitions.DAILY_FRESHNESS,
+        owners=list(settings.current.asset_owners) or spec.owners,
+    ).merge_attributes(metadata=extra)
 
 
 def merged_definitions(config: settings.Settings | None = None) -> dg.Definitions:
@@ -73,7 +82,7 @@ def merged_definitions(config: settings.Settings | None = None) -> dg.Definition
         dg.Definitions(sensors=[email_on_run_failure, email_daily_summary]),
     )
     return dg.Definitions(
-        assets=dg.map_asset_specs(with_daily_freshness, merged.assets or []),
+        assets=dg.map_asset_specs(with_shared_policy, merged.assets or []),
         asset_checks=merged.asset_checks,
         jobs=merged.jobs,
         schedules=merged.schedules,

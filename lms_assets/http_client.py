@@ -110,7 +110,9 @@ class RequestStats:
         with self._lock:
             values = self._values()
         values["retry_after_seconds"] = round(values["retry_after_seconds"], 3)
-        return {f"{prefix}_{k}": v for k, v in values.items()}
+        # Requests are always shown; a counter of trouble (retries, 429s, ...) only when it
+        # happened, so a clean run's page is not a column of zeros.
+        return {f"{prefix}_{k}": v for k, v in values.items() if v or k == "requests"}
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
+import pandas as pd
 import sqlalchemy as sa
 
 # Personal data stays out of the Dagster UI: previews drop these columns.
@@ -26,12 +28,40 @@ def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Iterable[str]) ->
     return "\n".join(lines)
 
 
+def _plain(value: Any) -> str | int | float | bool | None:
+    """A cell the UI's table shows as it is: NULL for missing (None, NaN, pandas NA)."""
+    if value is None:
+        return None
+    if isinstance(value, bool | int | str):
+        return value if not isinstance(value, str) or len(value) <= 60 else value[:57] + "..."
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if hasattr(value, "item"):  # numpy scalars
+        return _plain(value.item())
+    return str(value)
+
+
 def preview(rows: Sequence[Mapping[str, Any]], limit: int = 10) -> dg.MetadataValue:
-    """First ``limit`` rows as a markdown table, personal columns and loaded_at left out."""
+    """First ``limit`` rows as a table the UI shows inline; personal columns and loaded_at
+    left out, every missing value NULL (never a mix of nan, NaT and None)."""
     if not rows:
         return dg.MetadataValue.md("_no rows_")
     columns = [c for c in rows[0] if c not in PERSONAL_COLUMNS and c != "loaded_at"]
-    return dg.MetadataValue.md(markdown_table(rows[:limit], columns))
+    return table_value(rows[:limit], columns)
+
+
+def table_value(rows: Sequence[Mapping[str, Any]], columns: Iterable[str]) -> dg.MetadataValue:
+    """Rows as Dagster's table metadata (rendered as a table, not behind "Show Markdown")."""
+    columns = list(columns)
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord({c: _plain(row.get(c)) for c in columns}) for row in rows],
+        schema=dg.TableSchema(columns=[dg.TableColumn(c) for c in columns]),
+    )
 
 
 def bar_chart(values: Mapping[str, int], limit: int = 30) -> dg.MetadataValue:

@@ -109,7 +109,12 @@ def _partitions_of(run: dg.DagsterRun) -> str:
     return keys[0] if keys[0] == keys[1] else f"{keys[0]} .. {keys[1]}"
 
 
-@dg.run_failure_sensor(name="email_on_run_failure", default_status=dg.DefaultSensorStatus.STOPPED)
+@dg.run_failure_sensor(
+    name="email_on_run_failure",
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Emails LMS_ALERT_RECIPIENTS when a run fails: the job, its partitions, each "
+    "failed step with its root cause, and a link to the run.",
+)
 def email_on_run_failure(context: dg.RunFailureSensorContext, notifier: SmtpNotifier) -> None:
     """One email per failed run: the job, the partitions, each failed step and why, a link."""
     run = context.dagster_run
@@ -136,6 +141,8 @@ def email_on_run_failure(context: dg.RunFailureSensorContext, notifier: SmtpNoti
     name="email_daily_summary",
     minimum_interval_seconds=3600,
     default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Once a day, emails LMS_ALERT_RECIPIENTS the runs that succeeded and failed, "
+    "the rows stored per table and the checks that failed.",
 )
 def email_daily_summary(
     context: dg.SensorEvaluationContext, notifier: SmtpNotifier, warehouse: WarehouseResource

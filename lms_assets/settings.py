@@ -85,6 +85,11 @@ class Settings:
     alert_recipients: tuple[str, ...] = _setting(
         "LMS_ALERT_RECIPIENTS", (), "comma-separated recipients"
     )
+    asset_owners: tuple[str, ...] = _setting(
+        "LMS_ASSET_OWNERS",
+        ("team:learning-analytics",),
+        "owners shown on every asset (emails or team:name, comma-separated)",
+    )
     dagster_ui_url: str = _setting("LMS_DAGSTER_UI_URL", "http://127.0.0.1:3000", "UI base URL")
 
     @classmethod

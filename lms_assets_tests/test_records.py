@@ -164,3 +164,22 @@ def test_each_thread_collects_its_own_problems() -> None:
         pool.submit(parse, 0).result()
         with pytest.raises(RecordError):
             pool.submit(as_int, {"n": "bad"}, "n").result()
+
+
+def test_previews_show_every_missing_value_as_null() -> None:
+    """nan, NaT, pandas NA and None all read NULL in the UI's preview, never 'nan'."""
+    import math
+
+    import pandas as pd
+
+    from lms_assets.metadata import preview
+
+    rows = [
+        {"user_id": 1, "grade": math.nan, "at": pd.NaT, "mode": pd.NA, "email": "a@b.c"},
+        {"user_id": 2, "grade": 61.5, "at": pd.Timestamp("2026-03-02 10:00"), "mode": None},
+    ]
+    table = preview(rows)
+    assert [r.data for r in table.records] == [
+        {"user_id": 1, "grade": None, "at": None, "mode": None},
+        {"user_id": 2, "grade": 61.5, "at": "2026-03-02 10:00:00", "mode": None},
+    ]

@@ -24,7 +24,7 @@ from lms_assets.features.automation import when_every_input_is_stored
 from lms_assets.features.input_checks import INPUTS_PASS_THEIR_CHECKS, inputs_breaking_checks
 from lms_assets.features.schema import metadata as schema
 from lms_assets.loading import LoadReport, write_scope
-from lms_assets.metadata import markdown_table
+from lms_assets.metadata import table_value
 from lms_assets.openedx import features as openedx_features
 from lms_assets.openedx.checks import LEARNERS_ENROLLED
 from lms_assets.partitions import (
@@ -247,7 +247,7 @@ def raw_data(
     """Per-learner features and pass/dropout labels, as of the end of the partition day.
 
     Reads only stored tables: materialize it alone to recompute features
-    without calling any API (seed 000's --aggregate-only), for today or any
+    without calling any API (the old script's --aggregate-only), for today or any
     past day whose snapshots were stored.
     """
     scope = scope_of(context)
@@ -326,9 +326,7 @@ def raw_data(
         "raw_data",
         [*RAW_DATA_RULES, INPUTS_PASS_THEIR_CHECKS],
         extra={
-            "per_course": dg.MetadataValue.md(markdown_table(summary[:50], shown)),
-            "preview": dg.MetadataValue.md(
-                markdown_table(frame.head(10).to_dict("records"), preview_columns)
-            ),
+            "per_course": table_value(summary[:50], shown),
+            "preview": table_value(frame.head(10).to_dict("records"), preview_columns),
         },
     )

@@ -272,7 +272,7 @@ def _stored(warehouse: WarehouseResource, name: str, partitions: list[Partition]
 def user_activity(
     context: dg.AssetExecutionContext, moodle: MoodleDatabaseResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    """Seed 001's merged report: one row per visible course with a category idnumber.
+    """The merged Moodle report: one row per visible course with a category idnumber.
 
     Views come from that day's activity_counts, students and teachers from that
     day's user_counts snapshot (NULL when none was taken that day, so a backfill

@@ -20,7 +20,7 @@ ASSETS = dg.load_assets_from_modules([assets])
 moodle_daily = dg.define_asset_job(
     "moodle_daily",
     selection=dg.AssetSelection.assets(*ASSETS),
-    description="Seed 001: Moodle activity counts, user counts and the merged report.",
+    description="Moodle: activity counts from the log, user counts and the merged report.",
 )
 
 

@@ -24,7 +24,8 @@ openedx_daily_schedule = daily_course_schedule(
     openedx_daily,
     partitions.openedx_courses,
     cron=settings.current.openedx_schedule,
-    description="Today's snapshots and raw_data for every known course, in a handful of runs.",
+    description="Today's Open edX and H5P snapshots for every known course, in a handful of runs "
+    "(raw_data follows once the day's tracking tables are stored).",
 )
 
 openedx_course_discovery = course_discovery_sensor(
