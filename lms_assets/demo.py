@@ -60,7 +60,8 @@ class DemoReport:
     failed_runs: list[str] = field(default_factory=list)
     checks_passed: int = 0
     checks_failed: list[str] = field(default_factory=list)
-    table_rows: dict[str, int] = field(default_factory=dict)
+    table_rows: dict[str, int] = field(default_factory=dict)  # whole tables, every day
+    rows_of_today: dict[str, int] = field(default_factory=dict)  # tables with a day column
     enrollment_mismatches: list[str] = field(default_factory=list)
 
     @property
@@ -190,9 +191,15 @@ def run_demo(sandbox: Sandbox) -> DemoReport:
         courses = register_sandbox_courses(instance, api)
         moodle_courses = moodle.visible_course_ids()
         partitions.register_courses(instance, partitions.moodle_courses, moodle_courses)
+        shortnames = {
+            str(row.id): row.shortname
+            for row in moodle.course_details([int(c) for c in moodle_courses])
+        }
         print(
-            f"Sandbox {sandbox.base_url}: {len(courses)} Open edX and {len(moodle_courses)} "
-            f"Moodle courses; materializing {today} through the daily jobs"
+            f"Sandbox {sandbox.base_url}: {len(courses)} Open edX courses, "
+            f"{len(moodle_courses)} Moodle courses ("
+            + ", ".join(f"{c} = {shortnames.get(c, '?')}" for c in moodle_courses)
+            + f"); materializing {today} through the daily jobs"
         )
         for run in demo_runs(courses, moodle_courses, today):
             execute(run, definitions, instance, report)
@@ -203,6 +210,12 @@ def run_demo(sandbox: Sandbox) -> DemoReport:
             report.table_rows[table.name] = conn.execute(
                 sa.select(sa.func.count()).select_from(table)
             ).scalar_one()
+            if "snapshot_date" in table.c:
+                report.rows_of_today[table.name] = conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(table)
+                    .where(table.c.snapshot_date == today)
+                ).scalar_one()
         enrollments = metadata.tables["enrollments"]
         stored = dict(
             conn.execute(
@@ -223,9 +236,10 @@ def run_demo(sandbox: Sandbox) -> DemoReport:
 def print_report(report: DemoReport, warehouse_url: str) -> None:
     print()
     print(f"Warehouse: {warehouse_url}")
-    print(f"{'table':<28}{'rows':>10}")
+    print(f"{'table':<28}{'rows, all days':>16}{'of today':>10}")
     for name, rows in report.table_rows.items():
-        print(f"{name:<28}{rows:>10}")
+        of_today = report.rows_of_today.get(name)
+        print(f"{name:<28}{rows:>16}{'' if of_today is None else of_today:>10}")
     print(f"Runs: {report.runs} ({len(report.failed_runs)} failed)")
     print(f"Checks: {report.checks_passed} passed, {len(report.checks_failed)} failed")
     for line in report.failed_runs:
