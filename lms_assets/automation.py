@@ -25,6 +25,29 @@ from lms_assets.partitions import split_valid_course_keys
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 SOURCE_TAG = "lms/source"  # dagster.yaml limits concurrent runs per source with it
+LOCATION_NAME = "lms_assets"  # the code location's name in workspace.yaml
+REPOSITORY_NAME = "__repository__"  # what Dagster names the repository of a Definitions
+
+
+def attach_to_code_location(instance: dg.DagsterInstance, run_id: str) -> None:
+    """Give a run executed in this process (the demo, ``lms-assets materialize``) the origin
+    of this code location, as ``dagster run migrate-repository`` does for old runs: the UI's
+    Overview timeline and Jobs page list a location's runs by it, and would otherwise show
+    the jobs as never run."""
+    from dagster._core.remote_origin import (
+        ManagedGrpcPythonEnvCodeLocationOrigin,
+        RemoteJobOrigin,
+        RemoteRepositoryOrigin,
+    )
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+
+    run = instance.get_run_by_id(run_id)
+    assert run is not None
+    location = ManagedGrpcPythonEnvCodeLocationOrigin(
+        LoadableTargetOrigin(module_name="lms_assets.definitions"), location_name=LOCATION_NAME
+    )
+    origin = RemoteJobOrigin(RemoteRepositoryOrigin(location, REPOSITORY_NAME), run.job_name)
+    instance.run_storage.replace_job_origin(run, origin)
 
 
 def source_of_job(job_name: str) -> str:

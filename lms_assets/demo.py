@@ -18,7 +18,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from lms_assets import partitions, settings
-from lms_assets.automation import SOURCE_TAG, batched_run_requests
+from lms_assets.automation import SOURCE_TAG, attach_to_code_location, batched_run_requests
 from lms_assets.db import redacted
 from lms_assets.moodle.resources import MoodleDatabaseResource
 from lms_assets.openedx.resources import OpenEdxApiResource
@@ -157,6 +157,7 @@ def execute(
         run_config=QUIET_LOGS,
         raise_on_error=False,
     )
+    attach_to_code_location(instance, result.run_id)
     report.runs += 1
     if not result.success:
         report.failed_runs.append(f"{run.label} (run {result.run_id})")

@@ -17,7 +17,13 @@ import time
 import dagster as dg
 
 from lms_assets import partitions, settings
-from lms_assets.automation import RANGE_END_TAG, RANGE_START_TAG, SOURCE_TAG, source_of_job
+from lms_assets.automation import (
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    SOURCE_TAG,
+    attach_to_code_location,
+    source_of_job,
+)
 from lms_assets.preflight import (
     REQUIRED_BY_RESOURCE,
     PreflightError,
@@ -214,6 +220,7 @@ def cmd_materialize(args: argparse.Namespace) -> int:
                 run_config=PROGRESS_LOGS,
                 raise_on_error=False,
             )
+            attach_to_code_location(instance, result.run_id)
             seconds = time.monotonic() - started
             if result.success:
                 print(f"  run {result.run_id}: ok in {seconds:.1f}s")

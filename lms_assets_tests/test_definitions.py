@@ -57,3 +57,33 @@ def test_automation_is_registered() -> None:
         "raw_data_after_inputs",
         "tracking_courses_after_split",
     }
+
+
+def test_demo_runs_belong_to_this_code_location(instance) -> None:
+    """A run executed in process gets the origin of workspace.yaml's location, so the UI's
+    Overview timeline and Jobs page list it under its job."""
+    from pathlib import Path
+
+    import yaml
+
+    from lms_assets.automation import attach_to_code_location
+
+    workspace = yaml.safe_load((Path(__file__).parents[1] / "workspace.yaml").read_text())
+    [location] = workspace["load_from"]
+
+    @dg.op
+    def nothing() -> None:
+        pass
+
+    @dg.job
+    def a_job() -> None:
+        nothing()
+
+    result = a_job.execute_in_process(instance=instance)
+    attach_to_code_location(instance, result.run_id)
+
+    run = instance.get_run_by_id(result.run_id)
+    assert run.remote_job_origin.repository_origin.get_label() == (
+        f"__repository__@{location['python_module']['location_name']}"
+    )
+    assert run.tags[".dagster/repository"] == run.remote_job_origin.repository_origin.get_label()
