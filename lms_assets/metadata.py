@@ -64,20 +64,16 @@ def table_value(rows: Sequence[Mapping[str, Any]], columns: Iterable[str]) -> dg
     )
 
 
-def bar_chart(values: Mapping[str, int], limit: int = 30) -> dg.MetadataValue:
-    """A text bar chart (markdown) of a few labelled counts, largest first."""
+def counts_table(values: Mapping[str, int], label: str = "partition", limit: int = 50):
+    """Labelled counts, largest first, as a table (a text bar chart was cut off by the UI's
+    column width); past ``limit`` rows, one line says how many more."""
     if not values:
         return dg.MetadataValue.md("_nothing written_")
     shown = sorted(values.items(), key=lambda item: (-item[1], item[0]))[:limit]
-    peak = max(n for _, n in shown) or 1
-    lines = [
-        f"| {_cell(label)} | {n} | {'█' * max(1 if n else 0, round(24 * n / peak))} |"
-        for label, n in shown
-    ]
-    more = [f"| ... {len(values) - limit} more | | |"] if len(values) > limit else []
-    return dg.MetadataValue.md(
-        "\n".join(["| partition | rows | |", "|---|---|---|", *lines, *more])
-    )
+    rows = [{label: name, "rows": n} for name, n in shown]
+    if len(values) > limit:
+        rows.append({label: f"... {len(values) - limit} more", "rows": None})
+    return table_value(rows, [label, "rows"])
 
 
 def column_schema(table: sa.Table) -> dg.TableSchema:

@@ -10,7 +10,7 @@ table shows the same way:
   run materializes many partitions at once and Dagster copies a result's metadata onto
   each of them, so run-wide figures are never put there under a per-partition name;
 - run-wide, named ``run_*``: partitions written, rows, rejection reasons; a preview
-  (personal columns left out), a bar chart of rows per partition, and the column
+  (personal columns left out), a table of rows per partition, and the column
   schema taken from the table's definition;
 - the check results of the table's rules over the partitions written.
 """
@@ -24,7 +24,7 @@ import dagster as dg
 
 from lms_assets import quality
 from lms_assets.loading import LoadReport
-from lms_assets.metadata import bar_chart, column_schema, preview
+from lms_assets.metadata import column_schema, counts_table, preview
 from lms_assets.warehouse.schema import metadata as schema
 
 # add_asset_metadata checks each key against the run's whole partition range, so its
@@ -95,7 +95,7 @@ def publish(
             "run_fields_stored_null": sum(report.fields_nulled.values()),
             "run_fields_stored_null_reasons": dict(report.null_reasons) or "none",
             "preview": preview(report.samples.get(table, [])),
-            "rows_per_partition": bar_chart({str(p): counts.get(p, 0) for p in report.written}),
+            "rows_per_partition": counts_table({str(p): counts.get(p, 0) for p in report.written}),
             "dagster/column_schema": column_schema(schema.tables[table]),
             **(extra or {}),
         },
