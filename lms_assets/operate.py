@@ -27,6 +27,7 @@ from lms_assets.automation import (
 from lms_assets.preflight import (
     REQUIRED_BY_RESOURCE,
     PreflightError,
+    check_sources,
     check_warehouse,
     require_settings,
 )
@@ -202,6 +203,7 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     job = defs.resolve_job_def(args.job)
     require_settings(sorted(job.required_resource_keys), purpose=f"job {args.job}")
     check_warehouse(settings.current.resolved_warehouse_url())
+    check_sources(sorted(job.required_resource_keys))
     first, last = _dates(args)
     selection = _selection(job, args.select)
     with _instance() as instance:
@@ -234,13 +236,20 @@ def cmd_check(_args: argparse.Namespace) -> int:
     """The warehouse, then each source whose settings are present."""
     check_warehouse(settings.current.resolved_warehouse_url())
     print("warehouse: ok")
+    failed = 0
     for key, required in REQUIRED_BY_RESOURCE.items():
         missing = [s.env for s in required if not os.environ.get(s.env, "").strip()]
         if missing:
             print(f"{key}: not configured ({', '.join(missing)} unset): its assets cannot run")
+            continue
+        try:
+            check_sources([key])
+        except PreflightError as exc:
+            failed += 1
+            print(f"{key}: {exc}", file=sys.stderr)
         else:
-            print(f"{key}: configured")
-    return 0
+            print(f"{key}: ok")
+    return 1 if failed else 0
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:

@@ -69,6 +69,43 @@ def require_settings(resource_keys: Iterable[str], *, purpose: str) -> None:
                 )
 
 
+# Where each resource's system is, to see that it answers before the first run.
+_ENDPOINTS = {
+    "openedx_api": ("the Open edX API", "LMS_OPENEDX_BASE_URL"),
+    "h5p_api": ("the H5P API", "LMS_H5P_BASE_URL"),
+}
+
+
+def check_sources(resource_keys: Iterable[str]) -> None:
+    """Each configured source answers: an HTTP API at its root (any status will do: it is
+    up), the Moodle database to ``SELECT 1``. One line naming the first that does not."""
+    import requests
+
+    for key in resource_keys:
+        if key in _ENDPOINTS:
+            what, env = _ENDPOINTS[key]
+            url = os.environ.get(env, "")
+            try:
+                requests.get(url, timeout=10, allow_redirects=False)
+            except requests.RequestException as exc:
+                reason = type(exc).__name__.replace("Error", " error").strip()
+                raise PreflightError(
+                    f"{what} at {redacted(url)} does not answer ({reason}). Fix: check {env} "
+                    "and that the host is reachable from here."
+                ) from None
+        elif key == "moodle":
+            url = os.environ.get("LMS_MOODLE_URL", "")
+            try:
+                with get_engine(url, read_only=True).connect() as conn:
+                    conn.execute(sa.text("SELECT 1"))
+            except sa.exc.DBAPIError as exc:
+                reason = " ".join(str(exc.orig if exc.orig is not None else exc).split())
+                raise PreflightError(
+                    f"cannot read the Moodle database {redacted(url)}: {reason}. "
+                    "Fix: check LMS_MOODLE_URL."
+                ) from None
+
+
 # MySQL/MariaDB error numbers -> (why, fix). {db} is the database name, {where} host:port.
 _MYSQL_FIXES = {
     1049: (

@@ -78,6 +78,23 @@ def test_a_missing_required_setting_is_named_with_an_example(tmp_path) -> None:
     )
 
 
+def test_a_source_that_does_not_answer(tmp_path) -> None:
+    result = lms_assets(
+        tmp_path,
+        "materialize",
+        "openedx_daily",
+        LMS_OPENEDX_BASE_URL="http://127.0.0.1:9/api/custom/v1",
+        LMS_OPENEDX_SESSION_ID="s",
+        LMS_H5P_BASE_URL="http://127.0.0.1:9/wp-json/mooc/v1",
+    )
+    assert result.returncode == 2
+    assert one_line(result) == (
+        "lms-assets materialize: the H5P API at http://127.0.0.1:9/wp-json/mooc/v1 does not "
+        "answer (Connection error). Fix: check LMS_H5P_BASE_URL and that the host is "
+        "reachable from here."
+    )
+
+
 @pytest.mark.parametrize("key, quoted", [("course-v1:Org+A|B+1", "'|'"), ("Org,A", "','")])
 def test_a_course_key_dagster_cannot_carry(tmp_path, key, quoted) -> None:
     added = lms_assets(tmp_path, "add-course", "openedx", key, "course-v1:Org+Fine+1")
