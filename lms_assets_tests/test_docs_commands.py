@@ -90,18 +90,20 @@ def test_every_documented_command_runs_as_written(checkout, where, commands) -> 
             port = next((p for prefix, p in SERVERS.items() if command.startswith(prefix)), None)
             if port is not None:
                 assert not answers(port), f"{where}: port {port} is taken before {command!r}"
-                server = subprocess.Popen(
-                    ["bash", "-c", script],
-                    cwd=checkout,
-                    env=fresh_environment(),
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
+                log = checkout / f"server-{port}.log"
+                with log.open("w") as output:
+                    server = subprocess.Popen(
+                        ["bash", "-c", script],
+                        cwd=checkout,
+                        env=fresh_environment(),
+                        stdout=output,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
                 servers.append(server)
                 deadline = time.monotonic() + 180
                 while not answers(port):
-                    assert server.poll() is None, f"{where}: {command!r} exited"
+                    assert server.poll() is None, f"{where}: {command!r} exited:\n{log.read_text()}"
                     assert time.monotonic() < deadline, f"{where}: {command!r} never answered"
                     time.sleep(0.2)  # polling the port, not waiting for a guess
                 continue
@@ -117,5 +119,6 @@ def test_every_documented_command_runs_as_written(checkout, where, commands) -> 
             assert result.returncode == 0, f"{where}: {command!r}\n{result.stdout}{result.stderr}"
     finally:
         for server in servers:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=60)
+            if server.poll() is None:
+                os.killpg(server.pid, signal.SIGTERM)
+                server.wait(timeout=60)
