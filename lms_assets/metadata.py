@@ -76,6 +76,15 @@ def counts_table(values: Mapping[str, int], label: str = "partition", limit: int
     return table_value(rows, [label, "rows"])
 
 
+# The columns every partitioned table has, described once.
+SHARED_COLUMNS = {
+    "course_id": "the course (Open edX course key, Moodle course id) of the partition",
+    "snapshot_date": "the partition's day (LMS_TIMEZONE)",
+    "user_id": "the learner's user id in the LMS",
+    "loaded_at": "when the row was written (UTC)",
+}
+
+
 def column_schema(table: sa.Table) -> dg.TableSchema:
     """The table's columns as the UI shows them: type, comment, key and nullability."""
     key = {c.name for c in table.primary_key.columns}
@@ -84,7 +93,9 @@ def column_schema(table: sa.Table) -> dg.TableSchema:
             dg.TableColumn(
                 name=column.name,
                 type=str(column.type),
-                description=column.comment,
+                description=column.comment
+                or column.info.get("description")
+                or SHARED_COLUMNS.get(column.name),
                 constraints=dg.TableColumnConstraints(
                     nullable=column.nullable,
                     unique=False,

@@ -21,16 +21,20 @@ KEY = ["course_id", "snapshot_date", "user_id"]
 FEATURE_DEPS = ("learner_daily_activity",)  # what raw_data reads from here
 
 
+def _described(name: str, kind: type, description: str) -> sa.Column:
+    return sa.Column(name, kind, info={"description": description})
+
+
 def feature_columns() -> list[sa.Column]:
     """raw_data's tracking columns; NULL when the course has no tracking data in the window."""
     return [
-        sa.Column("tracking_active_days_30d", sa.Integer),
-        sa.Column("tracking_events_7d", sa.Integer),
-        sa.Column("tracking_events_30d", sa.Integer),
-        sa.Column("tracking_video_plays_30d", sa.Integer),
-        sa.Column("tracking_problem_checks_30d", sa.Integer),
-        sa.Column("tracking_problem_correct_30d", sa.Integer),
-        sa.Column("tracking_last_event_at", sa.DateTime),
+        _described("tracking_active_days_30d", sa.Integer, "days with events, last 30 days"),
+        _described("tracking_events_7d", sa.Integer, "tracking-log events, last 7 days"),
+        _described("tracking_events_30d", sa.Integer, "tracking-log events, last 30 days"),
+        _described("tracking_video_plays_30d", sa.Integer, "video plays, last 30 days"),
+        _described("tracking_problem_checks_30d", sa.Integer, "problem checks, last 30 days"),
+        _described("tracking_problem_correct_30d", sa.Integer, "correct checks, last 30 days"),
+        _described("tracking_last_event_at", sa.DateTime, "last tracking-log event (UTC)"),
     ]
 
 
