@@ -18,7 +18,13 @@ import dagster as dg
 import sqlalchemy as sa
 
 from lms_assets import partitions, settings
-from lms_assets.automation import SOURCE_TAG, attach_to_code_location, batched_run_requests
+from lms_assets.automation import (
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    SOURCE_TAG,
+    attach_to_code_location,
+    batched_run_requests,
+)
 from lms_assets.db import redacted
 from lms_assets.moodle.resources import MoodleDatabaseResource
 from lms_assets.openedx.resources import OpenEdxApiResource
@@ -119,26 +125,44 @@ DEMO_TAGS = {"lms/launched_by": "demo"}
 
 
 def demo_runs(courses: list[str], moodle_courses: list[str], day: dt.date) -> list[DemoRun]:
-    """Today's work as the schedules and sensors would request it, in dependency order:
-    the snapshots and Moodle reports, the day's tracking-log split, each course's tracking
-    tables, then raw_data once all of its inputs are stored (features/automation.py)."""
+    """The morning of ``day`` as the schedules and sensors would request it, in dependency
+    order: today's snapshots; Moodle's counts of today and log of yesterday (its schedule's
+    own plan); the split of the log files of yesterday and today (one run over both days);
+    each course's tracking tables of those days; then raw_data once all of its inputs are
+    stored (features/automation.py). The sandbox's clock stands at midnight, so yesterday
+    is the last day with activity, as on a real site before the day's logs rotate."""
+    from lms_assets.moodle.definitions import counts_today_logs_yesterday
     from lms_assets.tracking.sensors import COURSES_JOB, SPLIT_JOB
 
-    def batched(label: str, job: str, keys: list[str]) -> list[DemoRun]:
+    yesterday = day - dt.timedelta(days=1)
+
+    def batched(label: str, job: str, keys: list[str], on: dt.date) -> list[DemoRun]:
         return [
-            DemoRun(label, request)
-            for request in batched_run_requests(job, keys, day, run_key_prefix="demo")
+            DemoRun(f"{label} of {on}", request)
+            for request in batched_run_requests(job, keys, on, run_key_prefix="demo")
         ]
 
     split = dg.RunRequest(
-        job_name=SPLIT_JOB, partition_key=day.isoformat(), tags={SOURCE_TAG: "tracking"}
+        job_name=SPLIT_JOB,
+        tags={
+            SOURCE_TAG: "tracking",
+            RANGE_START_TAG: yesterday.isoformat(),
+            RANGE_END_TAG: day.isoformat(),
+        },
     )
     return [
-        *batched("Open edX snapshots", "openedx_daily", courses),
-        *batched("Moodle reports", "moodle_daily", moodle_courses),
-        DemoRun("tracking-log split", split),
-        *batched("tracking tables", COURSES_JOB, courses),
-        *batched("raw_data", "raw_data_daily", courses),
+        *batched("Open edX snapshots", "openedx_daily", courses, day),
+        *(
+            DemoRun(
+                "Moodle " + ", ".join(k.to_user_string() for k in request.asset_selection or []),
+                request,
+            )
+            for request in counts_today_logs_yesterday("moodle_daily", moodle_courses, day)
+        ),
+        DemoRun(f"tracking-log split of {yesterday} and {day}", split),
+        *batched("tracking tables", COURSES_JOB, courses, yesterday),
+        *batched("tracking tables", COURSES_JOB, courses, day),
+        *batched("raw_data", "raw_data_daily", courses, day),
     ]
 
 

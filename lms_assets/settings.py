@@ -36,7 +36,7 @@ class Settings:
     partitions_start_date: str = _setting(
         "LMS_PARTITIONS_START_DATE",
         "",
-        "first day of the daily partitions (default: the day this site first ran)",
+        "first day of the daily partitions (default: the day before this site first ran)",
     )
     warehouse_url: str | None = _setting(
         "LMS_WAREHOUSE_URL", None, "SQLAlchemy URL of the warehouse (secret)"
@@ -186,23 +186,24 @@ START_DATE_FILE = "partitions_start_date"
 
 
 def first_run_date(data_dir: Path, timezone: str) -> str:
-    """The day this site first ran (kept in DATA_DIR/partitions_start_date), written today
-    if absent: snapshot sources cannot be read for earlier days, so a start before it would
-    show every table as mostly "missing" in the UI. Log sources' history before it is loaded
-    by setting LMS_PARTITIONS_START_DATE earlier (docs/operations.md)."""
+    """The day before this site first ran (kept in DATA_DIR/partitions_start_date), written
+    if absent: that morning's runs load yesterday's logs (Moodle, tracking) and today's
+    snapshots, and nothing earlier can be read from a snapshot API, so an older start would
+    show every table in the UI as mostly "missing". History of the log sources before it is
+    loaded by setting LMS_PARTITIONS_START_DATE earlier (docs/operations.md)."""
     import datetime as dt
     from zoneinfo import ZoneInfo
 
     marker = data_dir / START_DATE_FILE
     if marker.exists():
         return marker.read_text().strip()
-    today = dt.datetime.now(ZoneInfo(timezone)).date().isoformat()
+    day = (dt.datetime.now(ZoneInfo(timezone)).date() - dt.timedelta(days=1)).isoformat()
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
-        marker.write_text(today + "\n")
+        marker.write_text(day + "\n")
     except OSError:
-        pass  # a read-only folder: today, again next time (set the variable in production)
-    return today
+        pass  # a read-only folder: recomputed next time (set the variable in production)
+    return day
 
 
 def _flag(env: str, raw: str) -> bool:

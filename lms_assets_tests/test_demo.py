@@ -1,5 +1,6 @@
 """`lms-assets demo` as `make demo` runs it: a real subprocess on a fresh instance and warehouse."""
 
+import datetime as dt
 import os
 import sqlite3
 import subprocess
@@ -65,12 +66,14 @@ def test_demo_fills_the_sqlite_warehouse_with_every_sandbox_enrollment(tmp_path)
     first = run_demo(tmp_path)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "Demo succeeded." in first.stdout
-    # One run per job (3 courses are one batch), each check evaluated once for all its
-    # partitions: 69 Open edX and raw_data checks (44, 23 of the rejection, NULL and row-count
-    # checks, raw_data's inputs_pass_their_checks and tracking_features_present), 11 Moodle,
-    # 9 tracking tables, 1 of the day's split.
-    assert "Runs: 5 (0 failed)" in first.stdout
-    assert "Checks: 90 passed, 0 failed" in first.stdout
+    # The morning's runs (3 courses are one batch): today's snapshots, Moodle's counts of
+    # today and log of yesterday, one split over yesterday and today, the tracking tables of
+    # each of those days, raw_data. Each check is evaluated once per run for all of its
+    # partitions: 69 Open edX and raw_data checks (44, 23 of the rejection, NULL and
+    # row-count checks, raw_data's inputs_pass_their_checks and tracking_features_present),
+    # 11 Moodle, 9 tracking tables twice, 1 of the split.
+    assert "Runs: 7 (0 failed)" in first.stdout
+    assert "Checks: 99 passed, 0 failed" in first.stdout
 
     university = University(seed=5, n_courses=3, today=today())
     rows = stored(tmp_path)
@@ -78,12 +81,23 @@ def test_demo_fills_the_sqlite_warehouse_with_every_sandbox_enrollment(tmp_path)
     assert per_course == {c: len(course.learners) for c, course in university.courses.items()}
     assert {r[1] for r in rows} == {today().isoformat()}
 
+    yesterday = (today() - dt.timedelta(days=1)).isoformat()
     with sqlite3.connect(tmp_path / "data" / "warehouse.sqlite") as conn:
-        report = conn.execute(
-            "SELECT course_id, course_shortname, num_students FROM user_activity ORDER BY course_id"
+        counts = conn.execute(
+            "SELECT course_id, snapshot_date, num_students FROM user_counts ORDER BY course_id"
         ).fetchall()
+        report = conn.execute(
+            "SELECT course_id, snapshot_date, course_shortname, num_students FROM user_activity "
+            "ORDER BY course_id"
+        ).fetchall()
+    assert counts == [
+        (str(i + 2), today().isoformat(), len(course.learners))
+        for i, course in enumerate(university.courses.values())
+    ]
+    # Yesterday's report, as the 02:00 schedule makes it; its head count comes from
+    # yesterday's user_counts snapshot, which a site's first morning does not have.
     assert report == [
-        (str(i + 2), course.course_id.split("+")[1], len(course.learners))
+        (str(i + 2), yesterday, course.course_id.split("+")[1], None)
         for i, course in enumerate(university.courses.values())
     ]
 

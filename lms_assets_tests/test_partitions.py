@@ -117,12 +117,14 @@ def test_day_window_is_dagsters_day_in_the_given_timezone() -> None:
     assert (start, end) == (dt.datetime(2026, 3, 8, 5), dt.datetime(2026, 3, 9, 4))
 
 
-def test_the_daily_dimension_starts_the_day_the_site_first_ran(tmp_path) -> None:
-    """Unset LMS_PARTITIONS_START_DATE: the first process writes today, later ones read it."""
+def test_the_daily_dimension_starts_the_day_before_the_site_first_ran(tmp_path) -> None:
+    """Unset LMS_PARTITIONS_START_DATE: the first process writes yesterday (its first morning
+    loads yesterday's logs), later ones read it."""
     from lms_assets.settings import START_DATE_FILE, Settings
 
     first = Settings.from_environment({"LMS_DATA_DIR": str(tmp_path), "LMS_TIMEZONE": "UTC"})
-    assert first.partitions_start_date == dt.datetime.now(dt.UTC).date().isoformat()
+    yesterday = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    assert first.partitions_start_date == yesterday.isoformat()
     (tmp_path / START_DATE_FILE).write_text("2026-02-03\n")  # as if it first ran that day
     later = Settings.from_environment({"LMS_DATA_DIR": str(tmp_path)})
     assert later.partitions_start_date == "2026-02-03"

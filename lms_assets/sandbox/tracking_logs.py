@@ -32,6 +32,7 @@ def _line(rng: random.Random, record: dict) -> str:
 
 def _events(rng: random.Random, university: University, day: dt.date) -> Iterator[dict]:
     base = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    clock = university.now.replace(tzinfo=dt.UTC)
     for course in university.courses.values():
         for learner in course.learners:
             if learner.last_activity is None or not (
@@ -47,6 +48,8 @@ def _events(rng: random.Random, university: University, day: dt.date) -> Iterato
             courseware = f"https://lms.sandbox/courses/{course.course_id}/courseware/ch/seq/"
             for _ in range(rng.randint(2, 12)):
                 moment += dt.timedelta(seconds=rng.randint(5, 400))
+                if moment >= clock:
+                    break  # the sandbox's clock: nothing happened after it yet
                 when = moment.isoformat().replace("+00:00", "Z")
                 kind = rng.random()
                 if kind < 0.2:  # a page view: a server event whose type is the URL path
@@ -130,6 +133,9 @@ def write_tracking_logs(university: University, folder: Path, days: int = 2) -> 
                         "context": {**record["context"], "course_id": OLD_STYLE_COURSE},
                     }
                     handle.write(json.dumps(legacy) + "\n")
+            if day >= university.today:
+                written.append(path)  # today's file: rotated at midnight, nothing in it yet
+                continue
             handle.write(
                 json.dumps(
                     {

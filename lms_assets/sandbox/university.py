@@ -147,8 +147,10 @@ class University:
 
     @property
     def now(self) -> dt.datetime:
-        """Noon of the as-of day: the sandbox's "current time" for relative timestamps."""
-        return dt.datetime.combine(self.today, dt.time(12, 0))
+        """Midnight (UTC) starting the as-of day: the sandbox's clock. Every enrolment, last
+        activity and logged event lies before it, so nothing is stamped later than the real
+        time whenever on that day it runs, and the same day gives the same data twice."""
+        return dt.datetime.combine(self.today, dt.time())
 
     def course_id_for(self, index: int) -> str:
         code = _COURSE_CATALOGUE[index][0] if index < len(_COURSE_CATALOGUE) else f"C{index:03d}"
