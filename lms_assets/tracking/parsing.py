@@ -204,6 +204,11 @@ def parse_line(line: bytes) -> Event | Skipped | Quarantined:
         return Quarantined(
             f"context.course_id is a {type(course_id).__name__}, not text", _raw(line.strip())
         )
+    if len(course_id) > _COURSE_LIMIT:  # no table can hold it (partitions.MAX_COURSE_KEY_LENGTH)
+        return Quarantined(
+            f"course_id is {len(course_id)} characters long (limit {_COURSE_LIMIT})",
+            _raw(line.strip()),
+        )
     payload = _payload(get("event"))
     if payload:
         pget = payload.get
@@ -262,6 +267,7 @@ def parse_line(line: bytes) -> Event | Skipped | Quarantined:
 # Column limits of tracking_events (tracking/schema.py) for the fields taken as they come.
 _TEXT_LIMITS = (("username", 150), ("event_source", 32), ("session", 64))
 _BIGINT_MAX, _INT_MAX = 2**63 - 1, 2**31 - 1
+_COURSE_LIMIT = 255
 
 
 def _scalar_text(value: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
 from lms_assets.warehouse.schema import (
     MYSQL_TABLE_OPTIONS,
@@ -70,11 +71,16 @@ tracking_file_days = sa.Table(
     **MYSQL_TABLE_OPTIONS,
 )
 
+# Event types differ by case ("/Login" is not "/login"); MySQL's default collation does not.
+EventTypeKey = sa.String(255).with_variant(
+    mysql.VARCHAR(255, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+)
+
 site_daily_events = sa.Table(
     "site_daily_events",
     metadata,
     sa.Column("snapshot_date", sa.Date, primary_key=True),
-    sa.Column("event_type", sa.String(255), primary_key=True),
+    sa.Column("event_type", EventTypeKey, primary_key=True, comment="trailing spaces cut"),
     sa.Column("events", sa.Integer, nullable=False),
     sa.Column("learners", sa.Integer, nullable=False, comment="distinct user_id"),
     sa.Column("anonymous_events", sa.Integer, nullable=False, comment="events without user_id"),

@@ -28,6 +28,8 @@ def site_frames(events: pa.Table, day: dt.date) -> dict[str, pd.DataFrame]:
     Studio's requests are counted per type but are no learner's activity.
     """
     frame = events.select(["event_type", "user_id", "session", "time", "from_studio"]).to_pandas()
+    # MySQL compares keys without trailing spaces: "/login " and "/login" are one type.
+    frame["event_type"] = frame["event_type"].str.rstrip(" ")
     by_type = frame.groupby("event_type", sort=True)
     per_type = pd.DataFrame(
         {

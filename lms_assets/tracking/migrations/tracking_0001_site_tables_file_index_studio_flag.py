@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import mysql
 
 revision: str = "tracking_0001"
 down_revision: str | None = None
@@ -56,7 +57,14 @@ def upgrade() -> None:
     op.create_table(
         "site_daily_events",
         sa.Column("snapshot_date", sa.Date(), nullable=False),
-        sa.Column("event_type", sa.String(length=255), nullable=False),
+        sa.Column(
+            "event_type",
+            sa.String(length=255).with_variant(
+                mysql.VARCHAR(255, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+            ),
+            nullable=False,
+            comment="trailing spaces cut",
+        ),
         sa.Column("events", sa.Integer(), nullable=False),
         sa.Column("learners", sa.Integer(), nullable=False, comment="distinct user_id"),
         sa.Column(
