@@ -41,8 +41,9 @@ def test_demo_fills_the_sqlite_warehouse_with_every_sandbox_enrollment(tmp_path)
     assert "Demo succeeded." in first.stdout
     # Per course: 68 Open edX checks (44, 23 of the rejection, NULL and row-count checks, and
     # raw_data's inputs_pass_their_checks),
-    # 11 Moodle, 9 tracking; plus the day's split: 1.
-    assert "Checks: 265 passed, 0 failed" in first.stdout
+    # 11 Moodle, 9 tracking; plus the day's split: 4 (quarantine_ratio, course_keys_valid,
+    # other_days_within_partitions, site_events_match_split).
+    assert "Checks: 268 passed, 0 failed" in first.stdout
 
     university = University(seed=5, n_courses=3, today=today())
     rows = stored(tmp_path)
