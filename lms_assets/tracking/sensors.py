@@ -81,11 +81,15 @@ def tracking_log_files(
         days |= {day, day - dt.timedelta(days=1)}
     outside_note = ""
     if outside:
-        oldest = min(outside.values())
+        older = sorted(d for d in outside.values() if d < first.isoformat())
+        remedy = (
+            f"set LMS_PARTITIONS_START_DATE to {older[0]} or earlier to load them"
+            if older
+            else "they are split once their day has come (check the log servers' clocks)"
+        )
         outside_note = (
             f"; {len(outside)} file(s) named for days outside the daily partitions "
-            f"({first}..{last}), not split: set LMS_PARTITIONS_START_DATE to {oldest} or "
-            "earlier to load them"
+            f"({first}..{last}), not split ({len(older)} before the start date): {remedy}"
         )
         if set(outside) != set(was_outside):
             context.log.warning(
@@ -192,4 +196,9 @@ def tracking_courses_after_split(
                 f"no new successful split of a day with events ({len(records)} read)"
             )
         return dg.SensorResult(skip_reason="no course events in the new splits", cursor=cursor)
+    jobs = [r.job_name for r in requests]
+    context.log.info(
+        f"{jobs.count(COURSES_JOB)} course-table run(s) and {jobs.count(SPLIT_JOB)} split "
+        f"run(s) of other days, after {len(records)} split materialization(s)"
+    )
     return dg.SensorResult(run_requests=requests, cursor=cursor)

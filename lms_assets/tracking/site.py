@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -54,7 +55,7 @@ def site_frames(events: pa.Table, day: dt.date) -> dict[str, pd.DataFrame]:
     return {"site_daily_events": per_type, "site_learner_daily": per_learner}
 
 
-def indexed_files(warehouse: WarehouseResource, days: Sequence[dt.date]) -> dict[dt.date, set]:
+def indexed_files(warehouse: WarehouseResource, days: Sequence[dt.date]) -> dict[dt.date, set[str]]:
     """{day: file names (below the log folder) known to hold events of that day}."""
     table = metadata.tables["tracking_file_days"]
     if not days:
@@ -62,7 +63,7 @@ def indexed_files(warehouse: WarehouseResource, days: Sequence[dt.date]) -> dict
     frame = warehouse.read_frame(
         sa.select(table.c.event_day, table.c.file_name).where(table.c.event_day.in_(days))
     )
-    found: dict[dt.date, set] = {}
+    found: dict[dt.date, set[str]] = {}
     for day, name in frame.itertuples(index=False):
         found.setdefault(to_date(day), set()).add(name)
     return found
@@ -100,7 +101,9 @@ def _site_sums(warehouse: WarehouseResource, partitions: Sequence[Partition]) ->
     return sums
 
 
-def _site_mismatches(warehouse, _table, partitions, load) -> list[dict]:
+def _site_mismatches(
+    warehouse: WarehouseResource, _table: str, partitions: Sequence[Partition], load: Any
+) -> list[dict]:
     found = []
     for day, (events, with_learner, of_learners) in _site_sums(warehouse, partitions).items():
         info = load.info[Partition(day=day)]

@@ -167,8 +167,8 @@ def tracking_log_split(
         if to_split:
             context.log.info(
                 f"{day}: the day's files hold events of {len(to_split)} other day(s) "
-                f"({', '.join(map(str, to_split[:10]))}...); tracking_courses_after_split "
-                "requests their splits"
+                f"({', '.join(map(str, to_split[:10]))}{' ...' if len(to_split) > 10 else ''}); "
+                "tracking_courses_after_split requests their splits"
             )
         if outside:
             context.log.warning(
