@@ -111,7 +111,6 @@ def tracking_log_split(
     workers = config.workers or default_workers()
     scope = scope_of(context)
     root = Path(tracking_logs.path)
-    indexed = indexed_files(warehouse, scope.days)
     first, last = partition_days()
     for partition in scope:
         day = partition.day
@@ -119,10 +118,11 @@ def tracking_log_split(
         staging = tracking_logs.staging_dir(day)
         shutil.rmtree(staging, ignore_errors=True)
         files = tracking_logs.files_for(day)
-        # Files named for other days that hold events of this one (recorded by their splits).
+        # Files named for other days that hold events of this one, as their splits recorded
+        # (read day by day: a ranged run's earlier days may have just recorded them).
         files += sorted(
             root / name
-            for name in indexed.get(day, ())
+            for name in indexed_files(warehouse, [day]).get(day, ())
             if (root / name).is_file() and root / name not in files
         )
         context.log.info(f"{day}: splitting {len(files)} file(s)")
@@ -176,6 +176,12 @@ def tracking_log_split(
                 f"{first} or after {last} (outside the daily partitions: "
                 f"{', '.join(map(str, list(outside)[:10]))}); to load them move "
                 "LMS_PARTITIONS_START_DATE back and split those days (docs/operations.md)"
+            )
+        for name in {name for name, _ in split.other_days if len(name) > 255}:
+            context.log.warning(
+                f"{day}: {name[:80]}... holds events of other days but its path below the "
+                "log folder is over 255 characters: those days' splits cannot find it; "
+                "move it to a shorter path"
             )
         quarantine_rows = [
             {
