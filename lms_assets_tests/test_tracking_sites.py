@@ -294,11 +294,15 @@ def test_events_of_days_before_the_start_fail_a_check_until_the_start_moves(
     )
 
 
+@pytest.mark.parametrize("per_day_figures", [True, False], ids=["per-day", "run-wide"])
 def test_a_ranged_split_requests_loads_only_for_days_with_events(
-    tmp_path, sqlite_warehouse, instance
+    per_day_figures, tmp_path, sqlite_warehouse, instance, monkeypatch
 ) -> None:
     """A backfill-style run over the 7th .. the 12th launched by hand (not by a sensor):
-    loads are requested for the 10th, 11th and 12th only, one batch each."""
+    loads are requested for the 10th, 11th and 12th only, one batch each; also when the run
+    is too large for per-day metadata (the limit lowered to 2 days here)."""
+    if not per_day_figures:
+        monkeypatch.setattr("lms_assets.tables.PER_PARTITION_METADATA_LIMIT", 2)
     logs = daily_files(tmp_path)
     result = defs.resolve_job_def("tracking_split").execute_in_process(
         instance=instance,
@@ -309,6 +313,9 @@ def test_a_ranged_split_requests_loads_only_for_days_with_events(
         },
     )
     assert result.success
+    records = instance.fetch_materializations(dg.AssetKey("tracking_log_split"), limit=10).records
+    assert len(records) == 6
+    assert all(("events" in r.asset_materialization.metadata) is per_day_figures for r in records)
     sensor = tracking_courses_after_split(dg.build_sensor_context(instance=instance))
     days = [
         r.tags["dagster/asset_partition_range_start"].split("|")[1] for r in sensor.run_requests

@@ -180,7 +180,9 @@ def tracking_courses_after_split(
         day = dt.date.fromisoformat(record.partition_key)
         metadata = record.asset_materialization.metadata
         events = _figure(metadata, "events")  # None: a run too large for per-day figures
-        if events is None or events > 0:
+        if events is None:
+            events = int(str(day) in (_figure(metadata, "run_days_with_events") or [str(day)]))
+        if events > 0:
             requests += batched_run_requests(
                 COURSES_JOB, courses, day, run_key_prefix=f"tracking-after-{record.storage_id}"
             )

@@ -317,6 +317,10 @@ def _result(
             "run_quarantined": totals["quarantined"],
             "run_events_without_course": totals["site_events"],
             "run_days_to_split": dg.MetadataValue.json([str(d) for d in days_to_split]),
+            # For the load sensor when a run is too large for per-day figures.
+            "run_days_with_events": dg.MetadataValue.json(
+                [str(p.day) for p, info in report.info.items() if info["counts"]["events"]]
+            ),
             "worker_peak_memory_mib": max((row["worker_peak_mib"] for row in per_day), default=0),
             "per_day": dg.MetadataValue.md(
                 markdown_table(
