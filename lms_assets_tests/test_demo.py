@@ -71,9 +71,10 @@ def test_demo_fills_the_sqlite_warehouse_with_every_sandbox_enrollment(tmp_path)
     # each of those days, raw_data. Each check is evaluated once per run for all of its
     # partitions: 69 Open edX and raw_data checks (44, 23 of the rejection, NULL and
     # row-count checks, raw_data's inputs_pass_their_checks and tracking_features_present),
-    # 11 Moodle, 9 tracking tables twice, 1 of the split.
+    # 11 Moodle, 9 tracking tables twice, 4 of the split (quarantine_ratio, course_keys_valid,
+    # other_days_within_partitions, site_events_match_split).
     assert "Runs: 7 (0 failed)" in first.stdout
-    assert "Checks: 99 passed, 0 failed" in first.stdout
+    assert "Checks: 102 passed, 0 failed" in first.stdout
 
     university = University(seed=5, n_courses=3, today=today())
     rows = stored(tmp_path)

@@ -1,47 +1,36 @@
 """Tracking-log assets (seed 003).
 
-``tracking_log_split`` (daily) reads a day's files ONCE, whatever the number of
-courses, with one worker process per core (``splitting``), and leaves each course's
-events in Arrow staging files. The course × date assets then load and aggregate
+``tracking_log_split`` (daily, ``split.py``) reads a day's files ONCE, whatever the number
+of courses, with one worker process per core (``splitting``), and leaves each course's
+events in Arrow staging files. The course × date assets here then load and aggregate
 course-days, several loads at once on MySQL/MariaDB.
 """
 
-import shutil
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
-from pydantic import Field
 
 from lms_assets import quality
-from lms_assets.loading import LoadReport, merge_reports, write_scope
-from lms_assets.metadata import markdown_table
+from lms_assets.loading import LoadReport, write_scope
 from lms_assets.partitions import (
     Partition,
-    Scope,
-    daily_partitions,
     day_window,
     openedx_course_daily,
     scope_of,
     to_date,
 )
 from lms_assets.tables import partition_metadata, publish
-from lms_assets.tracking.resources import TrackingLogFolderResource, date_in_name
+from lms_assets.tracking.resources import TrackingLogFolderResource
 from lms_assets.tracking.schema import metadata as schema
-from lms_assets.tracking.splitting import default_workers, read_course, split_day, unique_events
+from lms_assets.tracking.split import SplitConfig, tracking_log_split
+from lms_assets.tracking.splitting import read_course, unique_events
 from lms_assets.warehouse import WarehouseResource, partition_filter
 
-DAY_ASSET = {
-    "partitions_def": daily_partitions,
-    "backfill_policy": dg.BackfillPolicy.single_run(),
-    "group_name": "tracking",
-    "pool": "warehouse",
-}
 COURSE_DAY_ASSET = {
     "partitions_def": openedx_course_daily,
     "backfill_policy": dg.BackfillPolicy.single_run(),
@@ -53,164 +42,6 @@ FROM_SPLIT = dg.AssetDep(
     "tracking_log_split",
     partition_mapping=dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="date"),
 )
-
-
-def quarantine_rule(max_ratio: float) -> quality.Rule:
-    return quality.ratio_at_most(
-        "quarantine_ratio",
-        "Quarantined lines are at most max_quarantine_ratio (default 1%) of the day's lines.",
-        numerator="quarantined",
-        denominator="lines",
-        max_ratio=max_ratio,
-    )
-
-
-class SplitConfig(dg.Config):
-    max_quarantine_ratio: float = Field(
-        default=0.01,
-        ge=0,
-        le=1,
-        description="The quarantine_ratio check fails above this share of quarantined lines.",
-    )
-    workers: int = Field(
-        default=0,
-        ge=0,
-        description="Processes splitting the day's files (0: one per CPU core).",
-    )
-
-
-@dg.asset(
-    kinds={"python", "arrow"},
-    check_specs=quality.check_specs("tracking_log_split", [quarantine_rule(0.01)], blocking=True),
-    **DAY_ASSET,
-)
-def tracking_log_split(
-    context: dg.AssetExecutionContext,
-    config: SplitConfig,
-    tracking_logs: TrackingLogFolderResource,
-    warehouse: WarehouseResource,
-) -> dg.MaterializeResult:
-    """Read each day's tracking-log files once and split their events by course.
-
-    Bad lines are quarantined (``tracking_quarantine``: file, line number, reason)
-    and never stop a file. Re-running a day replaces its staging files and counts.
-    """
-    report = LoadReport()
-    per_day = []
-    workers = config.workers or default_workers()
-    scope = scope_of(context)
-    for partition in scope:
-        day = partition.day
-        start, end = day_window(day)
-        staging = tracking_logs.staging_dir(day)
-        shutil.rmtree(staging, ignore_errors=True)
-        files = tracking_logs.files_for(day)
-        context.log.info(f"{day}: splitting {len(files)} file(s)")
-        # Lines are judged once, by their file's own day; the next day's file adds late events.
-        split = split_day(
-            [(path, date_in_name(path) == day) for path in files],
-            start,
-            end,
-            staging,
-            workers,
-            on_file_read=lambda path, day=day: context.log.info(f"{day}: read {path.name}"),
-            root=Path(tracking_logs.path),
-        )
-        counts, courses = split.counts, split.courses
-        context.log.info(
-            f"{day}: {counts['events']} events of {len(courses)} course(s), "
-            f"{counts['quarantined']} lines quarantined ({split.pieces} piece(s), "
-            f"{split.workers} worker(s))"
-        )
-        quarantine_rows = [
-            {
-                "snapshot_date": day,
-                "file_name": name[:255],
-                "line_number": line,
-                "reason": reason[:255],
-                "raw_line": raw,
-            }
-            for name, line, reason, raw in split.quarantine
-        ]
-        day_report = write_scope(
-            # A date scope: the day's counts of every course and its quarantine are replaced.
-            warehouse,
-            Scope([partition]),
-            {
-                "tracking_split_counts": [
-                    {"course_id": c, "snapshot_date": day, "events": n} for c, n in courses.items()
-                ],
-                "tracking_quarantine": quarantine_rows,
-            },
-            asset_name="tracking_log_split",
-        )
-        day_report.info[partition] = Counter(counts)
-        report = merge_reports([report, day_report])
-        ratio = counts["quarantined"] / counts["lines"] if counts["lines"] else 0.0
-        per_day.append(
-            {
-                "day": day,
-                "files": len(files),
-                "pieces": split.pieces,
-                "workers": split.workers,
-                "worker_peak_mib": round(split.peak_memory_mib or 0),
-                "courses": len(courses),
-                "events": counts["events"],
-                "quarantined": counts["quarantined"],
-                "ratio": round(ratio, 5),
-            }
-        )
-    partition_metadata(
-        context,
-        "tracking_log_split",
-        {
-            p: {
-                "dagster/row_count": info["events"],
-                "events": info["events"],
-                "quarantined": info["quarantined"],
-                "blank_lines": info["blank"],
-                "comment_lines": info["comment"],
-                "events_without_course": info["no_course"],
-                "events_of_other_days": info["other_day"],
-                "courses": report.rows["tracking_split_counts"][p],
-            }
-            for p, info in report.info.items()
-        },
-    )
-    totals = sum((Counter(info) for info in report.info.values()), Counter())
-    return dg.MaterializeResult(
-        metadata={
-            "run_events": totals["events"],
-            "run_quarantined": totals["quarantined"],
-            "worker_peak_memory_mib": max(row["worker_peak_mib"] for row in per_day)
-            if per_day
-            else 0,
-            "per_day": dg.MetadataValue.md(
-                markdown_table(
-                    per_day[:60],
-                    [
-                        "day",
-                        "files",
-                        "pieces",
-                        "workers",
-                        "worker_peak_mib",
-                        "courses",
-                        "events",
-                        "quarantined",
-                        "ratio",
-                    ],
-                )
-            ),
-        },
-        check_results=quality.evaluate(
-            warehouse,
-            "tracking_quarantine",
-            [quarantine_rule(config.max_quarantine_ratio)],
-            report.written,
-            asset="tracking_log_split",
-            load=report,
-        ),
-    )
 
 
 def _split_counts(warehouse: WarehouseResource, partitions: list[Partition]) -> dict:
@@ -349,8 +180,12 @@ def _events_frame(warehouse: WarehouseResource, partitions: list[Partition]) -> 
 
 
 def learner_daily_frame(events: pd.DataFrame) -> pd.DataFrame:
-    """Per course, day and learner: counts by kind, sessions, and an active-time estimate."""
-    events = events[events["user_id"].notna()].sort_values("time")
+    """Per course, day and learner: counts by kind, sessions, and an active-time estimate.
+
+    Studio's requests (course authoring) are the course team's work, not learning: left out.
+    """
+    learning = events["user_id"].notna() & (events["from_studio"] != True)  # noqa: E712 (NULL)
+    events = events[learning].sort_values("time")
     keys = ["course_id", "snapshot_date", "user_id"]
     kind = events["event_type"]
     flags = pd.DataFrame(
@@ -461,3 +296,5 @@ def _aggregate_asset(name: str, build) -> dg.AssetsDefinition:
 learner_daily_activity = _aggregate_asset("learner_daily_activity", learner_daily_frame)
 video_engagement = _aggregate_asset("video_engagement", video_frame)
 problem_activity = _aggregate_asset("problem_activity", problem_frame)
+
+__all__ = ["SplitConfig", "tracking_log_split"]  # the daily split, from split.py

@@ -6,7 +6,8 @@ invalid JSON, ``event`` as a JSON *string* (browser events) or an object (server
 events), server events whose ``event_type`` is a URL path, old-style course ids
 (``org/course/run``) beside ``course-v1:`` keys, and events whose
 ``context.course_id`` is empty, whose course is then taken from the page URL or
-the event_type path when they name one.
+the event_type path when they name one; an event naming no course at all (login,
+dashboard, enrollment pages) is kept with course_id "" for the site-level tables.
 """
 
 from __future__ import annotations
@@ -44,13 +45,14 @@ class Event(NamedTuple):
     problem_success: bool | None
     problem_attempts: int | None
     discussion_id: str | None
+    from_studio: bool  # a request served by Studio (course authoring), not learner activity
 
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
-    """A line that is not an event of a course: blank, comment, or an event without course."""
+    """A line that is no event: blank or a comment."""
 
-    kind: str  # blank | comment | no_course
+    kind: str  # blank | comment
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,22 +85,30 @@ def _utc(value: Any) -> dt.datetime:
         )
     # Open edX writes UTC ("+00:00" or "Z"); cutting the zone is 8x cheaper than converting.
     if value[-6:] == "+00:00":
-        return dt.datetime.fromisoformat(value[:-6])
-    if value[-1] == "Z":
-        return dt.datetime.fromisoformat(value[:-1])
-    parsed = dt.datetime.fromisoformat(value)  # any other ISO 8601 offset
+        parsed = dt.datetime.fromisoformat(value[:-6])
+        cut = True
+    elif value[-1] == "Z":
+        parsed = dt.datetime.fromisoformat(value[:-1])
+        cut = True
+    else:
+        parsed = dt.datetime.fromisoformat(value)  # any other ISO 8601 offset
+        cut = False
     offset = parsed.utcoffset()
     if offset is None:
         return parsed  # no zone given: already UTC by Open edX's convention
-    if offset:
-        parsed -= offset
-    return parsed.replace(tzinfo=None)
+    if cut:  # "...+07:00Z": two zones, which one is meant cannot be known
+        raise ValueError(f"time {value[:40]!r} has two time zones")
+    try:
+        return (parsed - offset).replace(tzinfo=None)
+    except OverflowError:
+        raise ValueError(f"time {value[:40]!r} is outside the years 1-9999 in UTC") from None
 
 
 def _int(value: Any) -> int | None:
     if type(value) is int:
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    # ASCII digits only: "²" passes isdigit() but int() refuses it.
+    if type(value) is str and value.isascii() and value.strip().isdigit():
         return int(value)
     return None  # bool, float, junk
 
@@ -110,7 +120,33 @@ def _text(value: Any, limit: int) -> str | None:
 
 
 _EMPTY: dict[str, Any] = {}
-BLANK, COMMENT, NO_COURSE = Skipped("blank"), Skipped("comment"), Skipped("no_course")
+BLANK, COMMENT = Skipped("blank"), Skipped("comment")
+SITE = ""  # the course_id of an event that names no course: a site-level event (login, ...)
+# Studio (the CMS) serves course authoring: its requests are the course team's, not learners'.
+# Known by the host that logged them, or by a URL only Studio has (the LMS says /courses/).
+_STUDIO_HOST = re.compile(r"^(studio|cms)[.\-:]|^(localhost|127\.0\.0\.1):18010$")
+_STUDIO_PATHS = (
+    "/settings/",
+    "/course/",
+    "/import_status/",
+    "/export_status/",
+    "/import/",
+    "/export/",
+    "/container/",
+    "/textbooks/",
+    "/group_configurations/",
+    "/course_team/",
+    "/checklists/",
+    "/course_info/",
+    "/course_rerun/",
+)
+
+
+def is_studio(host: Any, event_source: Any, event_type: str) -> bool:
+    """Whether the event is a Studio request (course authoring)."""
+    if type(host) is str and _STUDIO_HOST.search(host):
+        return True
+    return event_source == "server" and event_type.startswith(_STUDIO_PATHS)
 
 
 def _payload(raw_event: Any) -> dict[str, Any]:
@@ -149,7 +185,7 @@ def parse_line(line: bytes) -> Event | Skipped | Quarantined:
         return Quarantined("event_type is missing", _raw(line.strip()))
     try:
         when = _utc(get("time"))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         return Quarantined(f"invalid time: {exc}", _raw(line.strip()))
     context = get("context")
     if type(context) is not dict:
@@ -163,7 +199,16 @@ def parse_line(line: bytes) -> Event | Skipped | Quarantined:
         if not course_id:
             course_id, course_from = course_from_text(event_type), "event_type"
             if not course_id:
-                return NO_COURSE
+                course_id, course_from = SITE, "none"  # kept as a site-level event
+    elif type(course_id) is not str:
+        return Quarantined(
+            f"context.course_id is a {type(course_id).__name__}, not text", _raw(line.strip())
+        )
+    if len(course_id) > _COURSE_LIMIT:  # no table can hold it (partitions.MAX_COURSE_KEY_LENGTH)
+        return Quarantined(
+            f"course_id is {len(course_id)} characters long (limit {_COURSE_LIMIT})",
+            _raw(line.strip()),
+        )
     payload = _payload(get("event"))
     if payload:
         pget = payload.get
@@ -203,7 +248,7 @@ def parse_line(line: bytes) -> Event | Skipped | Quarantined:
         when,
         user_id,
         username,
-        course_id if type(course_id) is str else str(course_id),
+        course_id,
         course_from,
         event_type[:255],
         source,
@@ -215,12 +260,14 @@ def parse_line(line: bytes) -> Event | Skipped | Quarantined:
         (success == "correct") if type(success) is str else None,
         attempts,
         _text(discussion, 255),
+        is_studio(get("host"), source, event_type),
     )
 
 
 # Column limits of tracking_events (tracking/schema.py) for the fields taken as they come.
 _TEXT_LIMITS = (("username", 150), ("event_source", 32), ("session", 64))
 _BIGINT_MAX, _INT_MAX = 2**63 - 1, 2**31 - 1
+_COURSE_LIMIT = 255
 
 
 def _scalar_text(value: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 
 from lms_assets.warehouse.schema import (
     MYSQL_TABLE_OPTIONS,
@@ -30,6 +31,12 @@ tracking_events = partitioned_table(
     sa.Column("problem_attempts", sa.Integer),
     sa.Column("discussion_id", sa.String(255)),
     sa.Column("course_from", sa.String(16), comment="context, page or event_type"),
+    sa.Column(
+        "from_studio",
+        sa.Boolean,
+        comment="a Studio (course authoring) request, not learner activity; NULL: loaded "
+        "before the flag existed",
+    ),
     comment="Open edX tracking-log events of a course and day, typed and de-duplicated",
 )
 
@@ -49,6 +56,51 @@ tracking_quarantine = sa.Table(
     sa.Column("raw_line", sa.Text),
     loaded_at_column(),
     comment="Tracking-log lines that could not be read as events, with the reason",
+    **MYSQL_TABLE_OPTIONS,
+)
+
+tracking_file_days = sa.Table(
+    "tracking_file_days",
+    metadata,
+    sa.Column("snapshot_date", sa.Date, primary_key=True, comment="the day whose split read it"),
+    sa.Column("file_name", sa.String(255), primary_key=True, comment="path below the log folder"),
+    sa.Column("event_day", sa.Date, primary_key=True, comment="another day the file holds"),
+    sa.Column("events", sa.Integer, nullable=False),
+    loaded_at_column(),
+    comment="Which log files hold events of days other than the one they are named for",
+    **MYSQL_TABLE_OPTIONS,
+)
+
+# Event types differ by case ("/Login" is not "/login"); MySQL's default collation does not.
+EventTypeKey = sa.String(255).with_variant(
+    mysql.VARCHAR(255, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+)
+
+site_daily_events = sa.Table(
+    "site_daily_events",
+    metadata,
+    sa.Column("snapshot_date", sa.Date, primary_key=True),
+    sa.Column("event_type", EventTypeKey, primary_key=True, comment="trailing spaces cut"),
+    sa.Column("events", sa.Integer, nullable=False),
+    sa.Column("learners", sa.Integer, nullable=False, comment="distinct user_id"),
+    sa.Column("anonymous_events", sa.Integer, nullable=False, comment="events without user_id"),
+    loaded_at_column(),
+    comment="Tracking-log events that name no course (logins, dashboard, ...), per day, type",
+    **MYSQL_TABLE_OPTIONS,
+)
+
+site_learner_daily = sa.Table(
+    "site_learner_daily",
+    metadata,
+    sa.Column("snapshot_date", sa.Date, primary_key=True),
+    user_id_column(),
+    sa.Column("events", sa.Integer, nullable=False),
+    sa.Column("event_types", sa.Integer, nullable=False, comment="distinct event types"),
+    sa.Column("sessions", sa.Integer, nullable=False, comment="distinct session ids"),
+    sa.Column("first_event_at", sa.DateTime, nullable=False, comment="UTC"),
+    sa.Column("last_event_at", sa.DateTime, nullable=False, comment="UTC"),
+    loaded_at_column(),
+    comment="Tracking-log events that name no course, per learner and day",
     **MYSQL_TABLE_OPTIONS,
 )
 

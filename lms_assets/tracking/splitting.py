@@ -25,11 +25,12 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lms_assets.tracking.parsing import Event, Quarantined, Skipped, parse_line
+from lms_assets.tracking.parsing import SITE, Event, Quarantined, Skipped, parse_line
 
 PIECE_BYTES = 64 << 20  # plain files are cut into pieces of this size for the workers
 PARALLEL_MIN_BYTES = 16 << 20  # below this, starting worker processes costs more than it saves
@@ -54,6 +55,7 @@ STAGING_SCHEMA = pa.schema(
         ("problem_success", pa.bool_()),
         ("problem_attempts", pa.int64()),
         ("discussion_id", pa.string()),
+        ("from_studio", pa.bool_()),
     ]
 )
 assert STAGING_SCHEMA.names == list(Event._fields)
@@ -83,6 +85,8 @@ class PieceResult:
     counts: Counter[str] = field(default_factory=Counter)
     courses: Counter[str] = field(default_factory=Counter)
     quarantine: list[tuple[int, str, str]] = field(default_factory=list)  # line in piece, why, raw
+    # Events of other days in a home file, by their own day (partition timezone).
+    other_days: Counter[dt.date] = field(default_factory=Counter)
     peak_memory_mib: float | None = None  # of the process that split it (Linux)
 
 
@@ -120,11 +124,15 @@ def piece_lines(piece: Piece) -> Iterator[bytes]:
 
 
 def split_piece(
-    piece: Piece, day_start: dt.datetime, day_end: dt.datetime, staging: str
+    piece: Piece, day_start: dt.datetime, day_end: dt.datetime, staging: str, timezone: str = "UTC"
 ) -> PieceResult:
-    """Split one piece into per-course staging parts; runs in a worker process."""
+    """Split one piece into per-course staging parts; runs in a worker process.
+
+    Site-level events (no course) are staged like a course's, under course ``SITE`` ("").
+    """
     result = PieceResult(piece)
     counts, courses, quarantine = result.counts, result.courses, result.quarantine
+    other_days, zone = result.other_days, ZoneInfo(timezone)
     buffers: dict[str, list[Event]] = {}
     buffered = 0
     home = piece.home
@@ -144,7 +152,8 @@ def split_piece(
                         _flush(buffers, courses, staging, piece.number)
                         buffered = 0
                 elif home:
-                    counts["other_day"] += 1
+                    day = outcome.time.replace(tzinfo=dt.UTC).astimezone(zone).date()
+                    other_days[day] += 1
             elif not home:
                 continue
             elif type(outcome) is Skipped:
@@ -204,11 +213,12 @@ def run_pieces(
     day_end: dt.datetime,
     staging: Path,
     workers: int,
+    timezone: str = "UTC",
 ) -> Iterator[PieceResult]:
     """Split ``pieces`` with ``workers`` processes (1: in this process); results in order."""
     if workers <= 1 or len(pieces) <= 1:
         for piece in pieces:
-            yield split_piece(piece, day_start, day_end, str(staging))
+            yield split_piece(piece, day_start, day_end, str(staging), timezone)
         return
     # spawn, not fork: the Dagster process holds threads and open connections.
     with ProcessPoolExecutor(min(workers, len(pieces)), mp_context=get_context("spawn")) as pool:
@@ -218,6 +228,7 @@ def run_pieces(
             [day_start] * len(pieces),
             [day_end] * len(pieces),
             [str(staging)] * len(pieces),
+            [timezone] * len(pieces),
         )
         try:
             yield from results
@@ -242,6 +253,9 @@ class DaySplit:
     peak_memory_mib: float | None = None  # the largest of any process that split a piece
     counts: Counter[str] = field(default_factory=Counter)  # lines by outcome
     courses: Counter[str] = field(default_factory=Counter)  # events staged per course
+    site_events: int = 0  # events naming no course, staged under SITE
+    # (file path below the log folder, day) -> events of that other day in the day's own files
+    other_days: Counter[tuple[str, dt.date]] = field(default_factory=Counter)
     # (file path below the log folder, file-wide line number, reason, raw text), at most
     # MAX_QUARANTINE_ROWS
     quarantine: list[tuple[str, int, str, str]] = field(default_factory=list)
@@ -257,6 +271,7 @@ def split_day(
     parallel_min_bytes: int = PARALLEL_MIN_BYTES,
     on_file_read: Callable[[Path], None] = lambda path: None,
     root: Path | None = None,
+    timezone: str = "UTC",
 ) -> DaySplit:
     """Split ``(path, home)`` files into per-course staging under ``staging``.
 
@@ -268,21 +283,26 @@ def split_day(
         workers = 1
     day = DaySplit(len(pieces), workers=min(workers, len(pieces)) or 1)
     lines_before: Counter[str] = Counter()  # lines of the same file's earlier pieces
-    for result in run_pieces(pieces, day_start, day_end, staging, workers):
+    for result in run_pieces(pieces, day_start, day_end, staging, workers, timezone):
         path = Path(result.piece.path)
+        name = str(path.relative_to(root)) if root is not None else path.name
         day.counts.update(result.counts)
         day.courses.update(result.courses)
+        for other, events in result.other_days.items():
+            day.other_days[(name, other)] += events
         offset = lines_before[result.piece.path]
         for number, reason, raw in result.quarantine:
             if len(day.quarantine) < MAX_QUARANTINE_ROWS:
-                name = str(path.relative_to(root)) if root is not None else path.name
                 day.quarantine.append((name, offset + number, reason, raw))
         lines_before[result.piece.path] += result.lines
         if result.peak_memory_mib is not None:
             day.peak_memory_mib = max(day.peak_memory_mib or 0.0, result.peak_memory_mib)
         if result.piece.end is None:
             on_file_read(path)
+    day.site_events = day.courses.pop(SITE, 0)
     day.counts["events"] = sum(day.courses.values())
+    day.counts["site_events"] = day.site_events
+    day.counts["other_day"] = sum(day.other_days.values())
     return day
 
 
