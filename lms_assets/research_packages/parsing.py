@@ -323,7 +323,7 @@ class CourseReader:
             except ValueError as exc:
                 document = {}
                 error = RecordError(ReasonCode.WRONG_SHAPE, None, str(exc))
-                self._reject("course_blocks", found.name, None, error, None)
+                self._reject("course_structure", found.name, None, error, None)
         blocks, videos, problems = blocks_of(document if isinstance(document, dict) else {})
         self.load.info["course_blocks:records"] = len(document) if isinstance(document, dict) else 0
         for block_id, error in problems:
