@@ -55,4 +55,5 @@ def test_automation_is_registered() -> None:
         "email_daily_summary",
         "tracking_log_files",
         "tracking_courses_after_split",
+        "research_package_files",
     }
