@@ -20,6 +20,7 @@ from lms_assets import partitions, settings
 from lms_assets.db import redacted
 from lms_assets.moodle.resources import MoodleDatabaseResource
 from lms_assets.openedx.resources import OpenEdxApiResource
+from lms_assets.research_packages import demo as research_demo
 from lms_assets.sandbox import Sandbox
 from lms_assets.sandbox.moodle_db import write_moodle_database
 from lms_assets.sandbox.tracking_logs import write_tracking_logs
@@ -119,6 +120,7 @@ def run_demo(sandbox: Sandbox) -> DemoReport:
     tracking_split = next(a for a in TRACKING_ASSETS if a.key.path == ["tracking_log_split"])
     tracking_course_assets = [a for a in TRACKING_ASSETS if a is not tracking_split]
     os.environ.update(prepare_sandbox_sources(sandbox))
+    os.environ.update(research_demo.prepare(sandbox.university, settings.current.data_dir))
     moodle_url = os.environ["LMS_MOODLE_URL"]
     config = settings.reload()  # the environment now points at the sandbox
     resources = build_resources(config)
@@ -169,6 +171,20 @@ def run_demo(sandbox: Sandbox) -> DemoReport:
                     report.checks_failed.append(f"{name} [{label}]")
             status = "ok" if result.success else "FAILED"
             print(f"  {label}: {status} in {time.monotonic() - started:.1f}s")
+
+        # -- research packages (issue 15): the source's named job per (course, export date) --
+        def record(label: str, result: dg.ExecuteInProcessResult) -> None:
+            report.runs += 1
+            if not result.success:
+                report.failed_runs.append(f"{label} (run {result.run_id})")
+            for evaluation in result.get_asset_check_evaluations():
+                name = f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}"
+                if evaluation.passed:
+                    report.checks_passed += 1
+                else:
+                    report.checks_failed.append(f"{name} [{label}]")
+
+        research_demo.run(instance, resources, config.research_packages_path, record, QUIET_LOGS)
 
     with warehouse.engine.connect() as conn:
         metadata = registered_metadata()

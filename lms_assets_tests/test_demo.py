@@ -41,8 +41,9 @@ def test_demo_fills_the_sqlite_warehouse_with_every_sandbox_enrollment(tmp_path)
     assert "Demo succeeded." in first.stdout
     # Per course: 68 Open edX checks (44, 23 of the rejection, NULL and row-count checks, and
     # raw_data's inputs_pass_their_checks),
-    # 11 Moodle, 9 tracking; plus the day's split: 1.
-    assert "Checks: 265 passed, 0 failed" in first.stdout
+    # 11 Moodle, 9 tracking, 28 research package (24 of the 8 package tables, 4 of
+    # person_course); plus the day's split: 1.
+    assert "Checks: 349 passed, 0 failed" in first.stdout
 
     university = University(seed=5, n_courses=3, today=today())
     rows = stored(tmp_path)
@@ -51,9 +52,14 @@ def test_demo_fills_the_sqlite_warehouse_with_every_sandbox_enrollment(tmp_path)
     assert {r[1] for r in rows} == {today().isoformat()}
 
     with sqlite3.connect(tmp_path / "data" / "warehouse.sqlite") as conn:
+        # Every learner's package rows, raw CRs in profiles and all: one per enrollment.
+        packaged = conn.execute(
+            "SELECT (SELECT COUNT(*) FROM package_users), (SELECT COUNT(*) FROM person_course)"
+        ).fetchone()
         report = conn.execute(
             "SELECT course_id, course_shortname, num_students FROM user_activity ORDER BY course_id"
         ).fetchall()
+    assert packaged == (len(rows), len(rows))
     assert report == [
         (str(i + 2), course.course_id.split("+")[1], len(course.learners))
         for i, course in enumerate(university.courses.values())
