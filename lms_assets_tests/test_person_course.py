@@ -152,3 +152,6 @@ def test_the_sensor_registers_new_and_changed_packages_once(tmp_path, instance) 
     assert sorted(str(r.partition_key) for r in again.run_requests) == keys
     assert {r.run_key for r in again.run_requests}.isdisjoint(r.run_key for r in first.run_requests)
     assert again.dynamic_partitions_requests == []  # the courses were registered already
+    missing = ResearchPackageFolderResource(path=str(tmp_path / "nowhere"))
+    context = dg.build_sensor_context(instance=instance, resources={"research_packages": missing})
+    assert "does not exist" in research_package_files(context).skip_message

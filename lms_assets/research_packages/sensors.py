@@ -13,6 +13,7 @@ import json
 import dagster as dg
 
 from lms_assets import partitions
+from lms_assets.errors import SourceError
 from lms_assets.research_packages.assets import research_package_courses
 from lms_assets.research_packages.resources import ResearchPackageFolderResource
 from lms_assets.research_packages.schema import PACKAGE_TABLES
@@ -36,7 +37,11 @@ def research_package_files(
     wanted: dict[str, tuple[str, str]] = {}  # partition key -> (course, day) for run requests
     first = partitions.to_date(partitions.daily_partitions.start)
     last = partitions.today()
-    for path, day in research_packages.packages():
+    try:
+        found = research_packages.packages()
+    except SourceError as exc:  # no folder (yet): nothing to load, and nothing lost
+        return dg.SkipReason(str(exc))
+    for path, day in found:
         signature = research_packages.signature(path)
         current[str(path)] = signature
         if seen.get(str(path)) == signature:
