@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from lms_assets.errors import ReasonCode, RecordError
 from lms_assets.loading import CourseLoad
@@ -26,7 +27,8 @@ from lms_assets.records import (
     as_utc_datetime,
     collecting_field_problems,
 )
-from lms_assets.research_packages import readers, schema
+from lms_assets.research_packages import readers
+from lms_assets.research_packages.columnar import arrow_rows
 from lms_assets.research_packages.layout import FORUM, STRUCTURE, Package
 from lms_assets.research_packages.structure import blocks_of
 from lms_assets.warehouse import RejectedRecord
@@ -245,17 +247,27 @@ class CourseReader:
         return list(self._rows(file_table, table, parse, key))
 
     def _rows(
-        self, file_table: str, table: str, parse: Callable, key: tuple[str, ...]
+        self,
+        file_table: str,
+        table: str,
+        parse: Callable,
+        key: tuple[str, ...],
+        *,
+        keyed_here: bool = True,
     ) -> Iterator[Row]:
-        """The file's rows, one at a time; refusals kept as they are met."""
+        """The file's rows, one at a time; refusals kept as they are met.
+
+        ``keyed_here=False`` leaves duplicate keys to the caller (``_drop_duplicates`` on
+        Arrow, which holds no Python set of every key) and adds each row's ``line``.
+        """
         seen = set()
         name = self.files[file_table].name if file_table in self.files else file_table
         for line, record in self._records(file_table, table):
             try:
                 with collecting_field_problems() as problems:
                     row = parse(record, self.partition)
-                row_key = tuple(row[k] for k in key)
-                if row_key in seen:
+                row_key = tuple(row[k] for k in key) if keyed_here else ()
+                if keyed_here and row_key in seen:
                     raise RecordError(
                         ReasonCode.DUPLICATE_KEY, "/".join(key), f"duplicate {row_key} in {name}"
                     )
@@ -264,9 +276,35 @@ class CourseReader:
                 payload = {"file": name, "line": line, "record": _shown(record)}
                 self._reject(table, name, line, message, payload)
                 continue
-            seen.add(row_key)
+            if keyed_here:
+                seen.add(row_key)
+            else:
+                row["line"] = line
             self._keep_problems(name, line, problems, table)
             yield row
+
+    def _drop_duplicates(
+        self, file_table: str, table: str, data: pa.Table, key: tuple[str, ...]
+    ) -> pa.Table:
+        """Refuse every record whose key an earlier line had (the first one is kept)."""
+        name = self.files[file_table].name if file_table in self.files else file_table
+        counted = data.group_by(list(key)).aggregate([("line", "min"), ("line", "count")])
+        repeated = counted.filter(pc.greater(counted["line_count"], 1))
+        if repeated.num_rows == 0:
+            return data.drop_columns(["line"])
+        later = data.select([*key, "line"]).join(repeated, list(key), join_type="inner")
+        later = later.filter(pc.not_equal(later["line"], later["line_min"])).sort_by("line")
+        for row in later.select([*key, "line"]).to_pylist():
+            shown = tuple(row[k] for k in key)
+            error = RecordError(
+                ReasonCode.DUPLICATE_KEY,
+                "/".join(key),
+                f"{name} line {row['line']}: duplicate {shown} in {name}",
+            )
+            payload = {"file": name, "line": row["line"], "key": list(shown)}
+            self._reject(table, name, row["line"], error, payload)
+        kept = pc.invert(pc.is_in(data["line"], value_set=later["line"]))
+        return data.filter(kept).drop_columns(["line"])
 
     def _place(self, table: str, rows: Iterable[Row]) -> None:
         partition = {"course_id": self.partition.course_id, "snapshot_date": self.partition.day}
@@ -275,8 +313,9 @@ class CourseReader:
     def read(self) -> CourseLoad:
         for file_table, (table, parse, key) in SQL_TABLES.items():
             if table == "courseware_modules":  # the big one: columnar, built in chunks
-                rows = self._rows(file_table, table, parse, key)
-                self.load.rows[table] = arrow_rows(table, rows, self.partition)
+                rows = self._rows(file_table, table, parse, key, keyed_here=False)
+                data = arrow_rows(table, rows, self.partition)
+                self.load.rows[table] = self._drop_duplicates(file_table, table, data, key)
                 continue
             self._place(table, self._parse(file_table, table, parse, key))
         self._users()
@@ -341,40 +380,6 @@ class CourseReader:
             self._reject("course_blocks", found.name, None, error, {"block_id": block_id})
         self._place("course_blocks", blocks)
         self._place("course_videos", videos)
-
-
-ARROW_CHUNK = 50_000  # rows held as Python dicts at once while a big file is read
-
-
-def arrow_rows(table: str, rows: Iterable[Row], partition: Partition) -> pa.Table:
-    """``rows`` as one Arrow table of ``table``'s columns, converted ARROW_CHUNK at a time.
-
-    A courseware_studentmodule file can hold millions of records; as Arrow columns a row
-    costs its stored values (~100 bytes), not a dict's (~1 KB), and the state JSON is never
-    held. Written through the warehouse's bulk path (LOAD DATA on MySQL/MariaDB).
-    """
-    columns = [c for c in schema.metadata.tables[table].columns if c.name != "loaded_at"]
-    arrow_schema = pa.schema([(c.name, _ARROW_TYPES[type(c.type).__name__]) for c in columns])
-    place = {"course_id": partition.course_id, "snapshot_date": partition.day}
-    chunks, batch = [], []
-    for row in rows:
-        batch.append({**place, **row})
-        if len(batch) == ARROW_CHUNK:
-            chunks.append(pa.Table.from_pylist(batch, arrow_schema))
-            batch = []
-    chunks.append(pa.Table.from_pylist(batch, arrow_schema))
-    return pa.concat_tables(chunks).combine_chunks()
-
-
-_ARROW_TYPES = {
-    "String": pa.string(),
-    "VARCHAR": pa.string(),
-    "Date": pa.date32(),
-    "BigInteger": pa.int64(),
-    "Integer": pa.int32(),
-    "Double": pa.float64(),
-    "DateTime": pa.timestamp("s"),
-}
 
 
 def _shown(record: Row) -> Row:
