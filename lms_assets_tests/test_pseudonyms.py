@@ -65,3 +65,29 @@ def test_keyed_mode_is_hmac_ripemd160(constructor, monkeypatch) -> None:
     expected = hmac.new(b"site secret", b"abc", "ripemd160").hexdigest()
     assert keyed("abc") == expected != ripemd160_hex("abc")
     assert HASH_PATTERN.match(keyed("abc"))
+
+
+def test_the_key_comes_from_the_environment_and_keys_every_pseudonym(monkeypatch) -> None:
+    import dagster as dg
+
+    from lms_assets import settings
+    from lms_assets.partitions import Partition
+    from lms_assets.research_packages.definitions import resources
+    from lms_assets.research_packages.parsing import CourseReader
+    from lms_assets.research_packages.resources import ResearchPackageFolderResource
+    from lms_assets_tests.test_research_packages import COURSE, DAY, FIXTURE
+
+    monkeypatch.setenv("LMS_PSEUDONYM_KEY", "a site secret")
+    wired = resources(settings.Settings.from_environment())["research_packages"]
+    assert wired.pseudonym_key == dg.EnvVar("LMS_PSEUDONYM_KEY")  # the name, never the value
+    monkeypatch.delenv("LMS_PSEUDONYM_KEY")
+    assert (
+        resources(settings.Settings.from_environment())["research_packages"].pseudonym_key is None
+    )
+
+    keyed = ResearchPackageFolderResource(path=str(FIXTURE.parent), pseudonym_key="a site secret")
+    package, prefix = keyed.find(Partition(COURSE, DAY))
+    load = CourseReader(package, prefix, Partition(COURSE, DAY), keyed.pseudonymizer()).read()
+    alice = next(u for u in load.rows["package_users"] if u["user_id"] == 1)
+    assert alice["username_hash"] == hmac.new(b"a site secret", b"alice", "ripemd160").hexdigest()
+    assert load.rows["forum_posts"][0]["author_hash"] == alice["username_hash"]
