@@ -18,12 +18,14 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from lms_assets import quality
 from lms_assets.partitions import Partition
 from lms_assets.research_packages.assets import (
     person_course,
     research_package_courses,
     research_package_tables,
 )
+from lms_assets.research_packages.checks import RULES
 from lms_assets.research_packages.pseudonyms import ripemd160_hex
 from lms_assets.research_packages.readers import read_tsv, unescape
 from lms_assets.research_packages.resources import ResearchPackageFolderResource
@@ -155,6 +157,12 @@ def test_the_quirky_package_loads_with_exact_counts_and_reasons(packages, wareho
         "HarvardX-QK-101-2026_T1-prod.mongo:3",
     ]
     assert where["reason"][0].endswith("line 9: 3 fields, the header has 11")
+    # The SQL rules over a scope of two partitions (one grouped SELECT per partition).
+    both = [Partition(COURSE, DAY), Partition(EMPTY_COURSE, DAY)]
+    for table, rules in RULES.items():
+        sql_rules = [rule for rule in rules if rule.violations is not None]
+        results = quality.evaluate(warehouse, table, sql_rules, both)
+        assert all(r.passed and r.metadata["partitions_checked"].value == 2 for r in results)
 
 
 def test_raw_crs_lose_no_row_and_users_join_profiles_by_id(packages, warehouse, instance):
