@@ -167,6 +167,32 @@ def _ceiling(url: str, package: Path) -> tuple[float, int]:
         os.unlink(path)
 
 
+def _phases(url: str, package: Path) -> dict[str, float]:
+    """Seconds of each phase of ours, timed apart in this process: read, write, checks."""
+    from lms_assets import quality
+    from lms_assets.loading import LoadReport
+    from lms_assets.research_packages.checks import RULES
+
+    partition = Partition(COURSE, DAY)
+    warehouse = WarehouseResource(url=url)
+    warehouse.engine
+    timings = {}
+    started = time.perf_counter()
+    found, prefix = ResearchPackageFolderResource(path=str(package.parent)).find(partition)
+    load = CourseReader(found, prefix, partition, Pseudonymizer()).read()
+    timings["read"] = time.perf_counter() - started
+    started = time.perf_counter()
+    warehouse.write([partition], load.rows, asset_name="bench", rejected=load.rejected)
+    timings["write"] = time.perf_counter() - started
+    report = LoadReport(written=[partition])
+    report.add_load(partition, load)
+    started = time.perf_counter()
+    for table, rules in RULES.items():
+        quality.evaluate(warehouse, table, rules, [partition], load=report)
+    timings["checks"] = time.perf_counter() - started
+    return timings
+
+
 def sa_now(n: int):
     import pyarrow as pa
 
@@ -204,6 +230,13 @@ def main() -> dict:
                     )
                     results["naive_per_row"] = per_row
                     results["ceiling_seconds"] = seconds
+            with throwaway_database("phases") as url:
+                if size == ROWS:
+                    phases = _phases(url, package)
+                    print(
+                        "phases of ours, apart: "
+                        + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items())
+                    )
         small, large = results[SMALL]["peak_mib"], results[ROWS]["peak_mib"]
         print(
             f"peak memory: {small:.0f} MiB at {SMALL:,} rows, {large:.0f} MiB at {ROWS:,}: "
