@@ -119,12 +119,14 @@ def _naive(url: str, package: Path) -> float:
             "max_grade DOUBLE, created DATETIME, modified DATETIME)"
         )
     path = next(package.glob("*courseware_studentmodule*"))
+    inserted = 0
     started = time.perf_counter()
     with open(path, newline="") as handle, engine.begin() as conn:
         reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
         for n, row in enumerate(reader):
             if n == NAIVE_SAMPLE:
                 break
+            inserted += 1
             conn.execute(
                 sa.text(
                     "INSERT INTO naive_modules VALUES (:id, :module_type, :module_id, "
@@ -137,7 +139,7 @@ def _naive(url: str, package: Path) -> float:
                 },
             )
     engine.dispose()
-    return (time.perf_counter() - started) / NAIVE_SAMPLE
+    return (time.perf_counter() - started) / inserted
 
 
 def _ceiling(url: str, package: Path) -> tuple[float, int]:
@@ -175,7 +177,7 @@ def _phases(url: str, package: Path) -> dict[str, float]:
 
     partition = Partition(COURSE, DAY)
     warehouse = WarehouseResource(url=url)
-    warehouse.engine
+    _ = warehouse.engine  # the schema, before the clock starts
     timings = {}
     started = time.perf_counter()
     found, prefix = ResearchPackageFolderResource(path=str(package.parent)).find(partition)
@@ -230,8 +232,8 @@ def main() -> dict:
                     )
                     results["naive_per_row"] = per_row
                     results["ceiling_seconds"] = seconds
-            with throwaway_database("phases") as url:
-                if size == ROWS:
+            if size == ROWS:
+                with throwaway_database("phases") as url:
                     phases = _phases(url, package)
                     print(
                         "phases of ours, apart: "
