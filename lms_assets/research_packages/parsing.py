@@ -31,6 +31,7 @@ from lms_assets.records import (
 )
 from lms_assets.research_packages import readers
 from lms_assets.research_packages.columnar import arrow_rows
+from lms_assets.research_packages.forum import forum_post
 from lms_assets.research_packages.layout import FORUM, STRUCTURE, Package
 from lms_assets.research_packages.structure import blocks_of
 from lms_assets.warehouse import RejectedRecord
@@ -44,13 +45,7 @@ def _user_id(record: Row, name: str = "user_id") -> int:
 
 
 def _course(record: Row, partition: Partition) -> None:
-    course_id = record.get("course_id")
-    if course_id is not None and not readers.same_course(course_id, partition.course_id or ""):
-        raise RecordError(
-            ReasonCode.INCONSISTENT,
-            "course_id",
-            f"course_id {course_id!r} is not the package's course {partition.course_id!r}",
-        )
+    readers.require_same_course(record, partition.course_id)
 
 
 def enrollment(record: Row, partition: Partition) -> Row:
@@ -147,46 +142,6 @@ def profile(record: Row, _partition: Partition) -> Row:
         "year_of_birth": year,
         "level_of_education": as_str(record, "level_of_education", max_length=16),
         "country": as_str(record, "country", max_length=8),
-    }
-
-
-def _oid(value: Any) -> str | None:
-    if isinstance(value, dict):
-        value = value.get("$oid")
-    return None if value in (None, "") else str(value)
-
-
-def _date(value: Any) -> Any:
-    return value.get("$date") if isinstance(value, dict) else value
-
-
-def forum_post(document: Row, partition: Partition, pseudonymize: Callable) -> Row:
-    _course(document, partition)
-    post_id = _oid(document.get("_id"))
-    if post_id is None:
-        raise RecordError(ReasonCode.MISSING, "_id", "_id is missing")
-    kind = document.get("_type")
-    if kind == "CommentThread":
-        post_type, thread_id = "thread", post_id
-    elif kind == "Comment":
-        post_type = "comment" if document.get("parent_id") else "response"
-        thread_id = _oid(document.get("comment_thread_id"))
-    else:
-        raise RecordError(ReasonCode.WRONG_SHAPE, "_type", f"_type {kind!r} is no forum post")
-    votes = document.get("votes") if isinstance(document.get("votes"), dict) else {}
-    body = document.get("body")
-    return {
-        "post_id": post_id[:32],
-        "post_type": post_type,
-        "thread_id": thread_id and thread_id[:32],
-        "author_id": as_int(document, "author_id", maximum=BIGINT_MAX),
-        "author_hash": pseudonymize(document.get("author_username")),
-        "created_at": as_utc_datetime(
-            {"created_at": _date(document.get("created_at"))}, "created_at"
-        ),
-        "body_length": len(body) if isinstance(body, str) else None,
-        "up_votes": as_int(votes, "up_count"),
-        "vote_score": as_int(votes, "point", minimum=None),
     }
 
 

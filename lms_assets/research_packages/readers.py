@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from lms_assets.errors import ReasonCode
+from lms_assets.errors import ReasonCode, RecordError
 
 NULL = "NULL"
 _ESCAPE = re.compile(r"\\(.)", re.DOTALL)
@@ -152,6 +152,17 @@ def same_course(a: str | None, b: str) -> bool:
     if a is None:
         return False
     return a == b or (course_parts(a) is not None and course_parts(a) == course_parts(b))
+
+
+def require_same_course(record: dict[str, Any], course_id: str | None) -> None:
+    """Refuse a record whose ``course_id`` names another course than ``course_id``."""
+    found = record.get("course_id")
+    if found is not None and not same_course(found, course_id or ""):
+        raise RecordError(
+            ReasonCode.INCONSISTENT,
+            "course_id",
+            f"course_id {found!r} is not the package's course {course_id!r}",
+        )
 
 
 _I4X = re.compile(r"^i4x://(?P<org>[^/]+)/(?P<course>[^/]+)/(?P<type>[^/]+)/(?P<name>[^/@]+)")
