@@ -26,6 +26,7 @@ SOURCE_PACKAGES = [
     "lms_assets.openedx",
     "lms_assets.moodle",
     "lms_assets.tracking",
+    "lms_assets.research_packages",
     "lms_assets.features",
 ]
 SOURCES: list[ModuleType] = [

@@ -28,6 +28,7 @@ from lms_assets.automation import (
 from lms_assets.db import redacted
 from lms_assets.moodle.resources import MoodleDatabaseResource
 from lms_assets.openedx.resources import OpenEdxApiResource
+from lms_assets.research_packages import demo as research_demo
 from lms_assets.sandbox import Sandbox
 from lms_assets.sandbox.moodle_db import write_moodle_database
 from lms_assets.sandbox.tracking_logs import write_tracking_logs
@@ -202,6 +203,7 @@ def run_demo(sandbox: Sandbox) -> DemoReport:
     os.environ.update(sandbox.environment())
     prepare_environment()
     os.environ.update(prepare_sandbox_sources(sandbox))
+    os.environ.update(research_demo.prepare(sandbox.university, settings.current.data_dir))
     moodle_url = os.environ["LMS_MOODLE_URL"]
     config = settings.reload()  # the environment now points at the sandbox
     definitions = merged_definitions(config)
@@ -228,6 +230,16 @@ def run_demo(sandbox: Sandbox) -> DemoReport:
         )
         for run in demo_runs(courses, moodle_courses, today):
             execute(run, definitions, instance, report)
+
+        # The research packages: the source's job per (course, export date), after the
+        # tracking tables that person_course reads.
+        for request in research_demo.requests(instance, config.research_packages_path):
+            execute(
+                DemoRun(f"research package {request.partition_key}", request),
+                definitions,
+                instance,
+                report,
+            )
 
     with warehouse.engine.connect() as conn:
         metadata = registered_metadata()

@@ -212,8 +212,8 @@ def load_per_course(
         report.add_load(partition, load)
         for table, rows in load.rows.items():
             report.rows.setdefault(table, Counter())[partition] = summaries[table].rows_written
-            if rows and not report.samples.get(table):
-                report.samples[table] = rows[:10]
+            if len(rows) and not report.samples.get(table):
+                report.samples[table] = _sample(rows)  # rows may be Arrow (a bulk table)
         counts = ", ".join(f"{t} {s.rows_written}" for t, s in summaries.items())
         context.log.info(
             f"[{number}/{len(partitions)}] {asset_name} {partition}: {counts} rows, "

@@ -63,6 +63,14 @@ class Settings:
     tracking_staging_dir: str | None = _setting(
         "LMS_TRACKING_STAGING_DIR", None, "split staging (default DATA_DIR/tracking_staging)"
     )
+    research_packages_dir: str | None = _setting(
+        "LMS_RESEARCH_PACKAGES_DIR",
+        None,
+        "folder of edX research data packages (default DATA_DIR/research_packages)",
+    )
+    pseudonym_key_set: bool = _setting(
+        "LMS_PSEUDONYM_KEY", False, "key of the optional HMAC pseudonyms (secret)"
+    )
     http_timeout_seconds: float = _setting("LMS_HTTP_TIMEOUT_SECONDS", 30.0, "request timeout")
     http_max_retries: int = _setting("LMS_HTTP_MAX_RETRIES", 5, "retries per request")
     http_backoff_seconds: float = _setting("LMS_HTTP_BACKOFF_SECONDS", 0.5, "first backoff")
@@ -154,6 +162,10 @@ class Settings:
     @property
     def tracking_staging_path(self) -> str:
         return self.tracking_staging_dir or str(self.data_dir / "tracking_staging")
+
+    @property
+    def research_packages_path(self) -> str:
+        return self.research_packages_dir or str(self.data_dir / "research_packages")
 
     def http_options(self) -> dict[str, Any]:
         return {

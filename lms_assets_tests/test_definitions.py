@@ -56,6 +56,7 @@ def test_automation_is_registered() -> None:
         "tracking_log_files",
         "raw_data_after_inputs",
         "tracking_courses_after_split",
+        "research_package_files",
     }
 
 

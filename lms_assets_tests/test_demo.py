@@ -72,9 +72,10 @@ def test_demo_fills_the_sqlite_warehouse_with_every_sandbox_enrollment(tmp_path)
     # partitions: 69 Open edX and raw_data checks (44, 23 of the rejection, NULL and
     # row-count checks, raw_data's inputs_pass_their_checks and tracking_features_present),
     # 11 Moodle, 9 tracking tables twice, 4 of the split (quarantine_ratio, course_keys_valid,
-    # other_days_within_partitions, site_events_match_split).
-    assert "Runs: 7 (0 failed)" in first.stdout
-    assert "Checks: 102 passed, 0 failed" in first.stdout
+    # other_days_within_partitions, site_events_match_split); then one research-package run
+    # per course with 28 checks (24 of the 8 package tables, 4 of person_course).
+    assert "Runs: 10 (0 failed)" in first.stdout
+    assert "Checks: 186 passed, 0 failed" in first.stdout
 
     university = University(seed=5, n_courses=3, today=today())
     rows = stored(tmp_path)
@@ -84,6 +85,10 @@ def test_demo_fills_the_sqlite_warehouse_with_every_sandbox_enrollment(tmp_path)
 
     yesterday = (today() - dt.timedelta(days=1)).isoformat()
     with sqlite3.connect(tmp_path / "data" / "warehouse.sqlite") as conn:
+        # Every learner's package rows, raw CRs in profiles and all: one per enrollment.
+        packaged = conn.execute(
+            "SELECT (SELECT COUNT(*) FROM package_users), (SELECT COUNT(*) FROM person_course)"
+        ).fetchone()
         counts = conn.execute(
             "SELECT course_id, snapshot_date, num_students FROM user_counts ORDER BY course_id"
         ).fetchall()
@@ -91,6 +96,7 @@ def test_demo_fills_the_sqlite_warehouse_with_every_sandbox_enrollment(tmp_path)
             "SELECT course_id, snapshot_date, course_shortname, num_students FROM user_activity "
             "ORDER BY course_id"
         ).fetchall()
+    assert packaged == (len(rows), len(rows))
     assert counts == [
         (str(i + 2), today().isoformat(), len(course.learners))
         for i, course in enumerate(university.courses.values())

@@ -35,9 +35,15 @@ REVISION_3_DOC = (
 TRACKING_1_DOC = (
     "tracking_0001 tracking: site-level tables, the file-day index, tracking_events.from_studio"
 )
-# The tracking source's branch builds on 0003, so its revision is the one head.
-HEAD = "tracking_0001"
-HEAD_ROWS = [("tracking_0001",)]
+RESEARCH_DOC = (
+    "research_0001 research: the research-package tables (seed 004), on the research "
+    "source's own branch"
+)
+# Two sources have a branch of their own (their migrations/ folders), each built on 0003:
+# both are heads, applied after the core line, and alembic_version holds both.
+BRANCH_DOCS = (RESEARCH_DOC, TRACKING_1_DOC)
+HEAD = "research_0001,tracking_0001"
+HEAD_ROWS = [("research_0001",), ("tracking_0001",)]
 DAY = dt.date(2026, 3, 2)
 LOADED = dt.datetime(2026, 3, 2, 7, 0, 0)
 COURSE = "course-v1:UNI+CS1+2026"
@@ -173,7 +179,7 @@ def test_a_warehouse_of_the_previous_release_is_adopted_and_upgraded(engine) -> 
 
     assert (result.adopted, result.applied, result.revision) == (
         True,
-        (REVISION_2_DOC, REVISION_3_DOC, TRACKING_1_DOC),
+        (REVISION_2_DOC, REVISION_3_DOC, *BRANCH_DOCS),
         HEAD,
     )
     assert stored(engine, enrollments, ENROLLMENT_COLUMNS) == ENROLLMENTS
@@ -200,7 +206,7 @@ def test_adoption_completes_what_the_previous_release_left(engine) -> None:
 
     assert (result.adopted, result.applied) == (
         True,
-        (REVISION_2_DOC, REVISION_3_DOC, TRACKING_1_DOC),
+        (REVISION_2_DOC, REVISION_3_DOC, *BRANCH_DOCS),
     )
     assert "problem_activity" in tables(engine)
     assert stored(engine, enrollments, ["user_id", "class_code"]) == [(1, None), (2, None)]
@@ -252,7 +258,7 @@ def test_an_empty_database_upgrades_to_head(engine) -> None:
 
     assert (result.adopted, result.applied, result.revision) == (
         False,
-        (BASELINE_DOC, REVISION_2_DOC, REVISION_3_DOC, TRACKING_1_DOC),
+        (BASELINE_DOC, REVISION_2_DOC, REVISION_3_DOC, *BRANCH_DOCS),
         HEAD,
     )
     assert tables(engine) == set(metadata.tables) | {"alembic_version"}
@@ -335,9 +341,9 @@ def test_two_concurrent_first_callers_both_succeed(url, engine, start: str) -> N
     did.sort(key=lambda d: len(d[1]))
 
     migrated = (
-        (BASELINE_DOC, REVISION_2_DOC, REVISION_3_DOC, TRACKING_1_DOC)
+        (BASELINE_DOC, REVISION_2_DOC, REVISION_3_DOC, *BRANCH_DOCS)
         if start == "empty"
-        else (REVISION_2_DOC, REVISION_3_DOC, TRACKING_1_DOC)
+        else (REVISION_2_DOC, REVISION_3_DOC, *BRANCH_DOCS)
     )
     assert did == [(False, ()), (start != "empty", migrated)]
     assert sorted(version(engine)) == HEAD_ROWS
@@ -354,7 +360,7 @@ def test_migrate_command_prints_the_applied_revisions(url, monkeypatch, capsys) 
         f"applied {BASELINE_DOC}",
         f"applied {REVISION_2_DOC}",
         f"applied {REVISION_3_DOC}",
-        f"applied {TRACKING_1_DOC}",
+        *(f"applied {doc}" for doc in BRANCH_DOCS),
         f"warehouse {shown} at revision {HEAD} (head)",
     ]
     assert cli.main(["migrate"]) == 0
@@ -370,7 +376,7 @@ def test_migrate_command_adopts_a_previous_release_warehouse(url, engine, monkey
         "adopted the warehouse created before migrations (checked, stamped 0001)",
         f"applied {REVISION_2_DOC}",
         f"applied {REVISION_3_DOC}",
-        f"applied {TRACKING_1_DOC}",
+        *(f"applied {doc}" for doc in BRANCH_DOCS),
         f"warehouse {redacted(url)} at revision {HEAD} (head)",
     ]
 
