@@ -402,8 +402,8 @@ def test_migrate_command_on_an_unreachable_database_hides_the_password(monkeypat
     assert cli.main(["migrate"]) == 1
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.startswith(
+    assert err == (
         "lms-assets migrate: cannot use the warehouse "
-        "mysql+pymysql://lms:***@127.0.0.1:1/lms?charset=utf8mb4: (2003, "
+        "mysql+pymysql://lms:***@127.0.0.1:1/lms?charset=utf8mb4: nothing answers on "
+        "127.0.0.1:1. Fix: start the server or correct the host and port in LMS_WAREHOUSE_URL.\n"
     )
-    assert "s3cret" not in err and err.count("\n") == 1
