@@ -1,0 +1,67 @@
+"""The LTI attempts API of seed 002: one GET per day for the whole client, all courses."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from lms_assets.errors import SourceResponseError
+from lms_assets.http_client import HttpApiResource
+
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def day_bounds(day: dt.date) -> tuple[str, str]:
+    """``start`` and ``end`` as the seed sends them: the day's first and last microsecond."""
+    start = dt.datetime.combine(day, dt.time.min)
+    end = dt.datetime.combine(day, dt.time.max)
+    return start.strftime(TIMESTAMP_FORMAT), end.strftime(TIMESTAMP_FORMAT)
+
+
+class LtiApiResource(HttpApiResource):
+    """``GET <base_url>?client=&client_key=&start=&end=``: a JSON list of attempts.
+
+    ``base_url`` is the seed's ``API_URL`` itself (the endpoint, not a root);
+    ``client_key`` is a secret (``LMS_LTI_CLIENT_KEY``) and is redacted from every message.
+    ``timezone`` is the clock of the API's timestamps: a day's window is asked for in it.
+    """
+
+    source_name: ClassVar[str] = "LTI attempts API"
+    credential_hint: ClassVar[str] = "check LMS_LTI_CLIENT and LMS_LTI_CLIENT_KEY"
+
+    client: str = Field(description="The API's client name (seed: API_CLIENT).")
+    client_key: str = Field(description="The client's key (seed: API_CLIENT_KEY; a secret).")
+    timezone: str = Field(default="UTC", description="IANA timezone of the API's timestamps.")
+
+    def secret_values(self) -> Sequence[str]:
+        return (self.client_key,)
+
+    def url_for(self, path: str) -> str:
+        return self.base_url if not path else super().url_for(path)
+
+    def attempts(self, day: dt.date) -> list[Any]:
+        """Every attempt of ``day`` (in the API's clock), all courses, as the API sent them."""
+        start, end = day_bounds(day)
+        body = self.get_json(
+            "", {"client": self.client, "client_key": self.client_key, "start": start, "end": end}
+        )
+        if not isinstance(body, list):
+            raise self.redacted_error(
+                SourceResponseError,
+                f"{self.source_name} answered {start}..{end} with a {type(body).__name__}, "
+                "not a list of attempts",
+            )
+        return body
+
+    def recent_course_keys(self, today: dt.date) -> list[str]:
+        """The courses of yesterday's and today's attempts (for course discovery)."""
+        from lms_assets.lti.parsing import parse_day
+
+        keys: set[str] = set()
+        for day in (today - dt.timedelta(days=1), today):
+            parsed = parse_day(self.attempts(day), day, self.timezone)
+            keys.update(parsed.courses)
+        return sorted(keys)
