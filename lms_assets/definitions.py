@@ -24,6 +24,7 @@ SOURCE_PACKAGES = [
     "lms_assets.openedx",
     "lms_assets.moodle",
     "lms_assets.tracking",
+    "lms_assets.lti",
     "lms_assets.features",
 ]
 SOURCES: list[ModuleType] = [

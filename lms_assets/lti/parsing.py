@@ -28,7 +28,9 @@ UNKNOWN_COURSE = "lti-course-unknown"
 SOURCE = "LTI attempts API"
 ATTEMPT_TYPES = ("run", "submit")
 PASSBACK_FIELDS = ("oauth_consumer_key", "lis_result_sourcedid", "lis_outcome_service_url")
-MAX_PASSBACK_LENGTH = 10_000  # a literal this long is not passback params; literal_eval'd no further
+MAX_PASSBACK_LENGTH = (
+    10_000  # a literal this long is not passback params; literal_eval'd no further
+)
 MAX_USER_ID_LENGTH = 64
 _COURSE_IN_URL = re.compile(r"/courses/([^/?#]+)/")
 _BLOCK_IN_URL = re.compile(r"/xblock/([^/?#]+)/")

@@ -67,9 +67,7 @@ def _learner_day(
     if learner.last_activity is None or rng.random() >= chance:
         return []
     anonymous = lti_user_id(learner.user_id)
-    moment = dt.datetime.combine(day, dt.time(8)) + dt.timedelta(
-        seconds=rng.uniform(0, 15 * 3600)
-    )
+    moment = dt.datetime.combine(day, dt.time(8)) + dt.timedelta(seconds=rng.uniform(0, 15 * 3600))
     end_of_day = dt.datetime.combine(day, dt.time.max)
     attempts = []
     for block in rng.sample(blocks, rng.randint(1, min(3, len(blocks)))):
@@ -170,7 +168,11 @@ def odd_but_valid(template: dict[str, Any], course_id: str) -> list[dict[str, An
             **base,
             "lti_user_id": "0" * 31 + "3",
             "passback_params": repr(
-                {"oauth_consumer_key": "", "lis_result_sourcedid": None, "lis_outcome_service_url": ""}
+                {
+                    "oauth_consumer_key": "",
+                    "lis_result_sourcedid": None,
+                    "lis_outcome_service_url": "",
+                }
             ),
         },
     ]
@@ -232,7 +234,11 @@ class LtiAttemptsFeed:
         except (KeyError, ValueError):
             return "lti_attempts", 400, {"error": "start and end: 'YYYY-MM-DD HH:MM:SS.ffffff'"}
         if end < start or (end.date() - start.date()).days >= MAX_DAYS_PER_REQUEST:
-            return "lti_attempts", 400, {"error": f"at most {MAX_DAYS_PER_REQUEST} days, start<=end"}
+            return (
+                "lti_attempts",
+                400,
+                {"error": f"at most {MAX_DAYS_PER_REQUEST} days, start<=end"},
+            )
         answer: list[Any] = []
         day = start.date()
         while day <= end.date():
