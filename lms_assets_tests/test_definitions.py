@@ -47,7 +47,11 @@ def test_every_asset_is_fresh_daily_pooled_and_backfills_in_one_run() -> None:
 
 
 def test_automation_is_registered() -> None:
-    assert {s.name for s in defs.schedules} == {"openedx_daily_schedule", "moodle_daily_schedule"}
+    assert {s.name for s in defs.schedules} == {
+        "openedx_daily_schedule",
+        "moodle_daily_schedule",
+        "lti_daily_schedule",
+    }
     assert {s.name for s in defs.sensors} == {
         "openedx_course_discovery",
         "moodle_course_discovery",
@@ -55,4 +59,5 @@ def test_automation_is_registered() -> None:
         "email_daily_summary",
         "tracking_log_files",
         "tracking_courses_after_split",
+        "lti_course_discovery",
     }

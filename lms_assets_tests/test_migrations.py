@@ -32,6 +32,10 @@ REVISION_2_DOC = "0002 rejected_records: reason_code and field"
 REVISION_3_DOC = (
     "0003 rejected_records: keyed by the Dagster partition key, for every partition shape"
 )
+# The LTI source's own branch (lms_assets/lti/migrations), applied right after the baseline
+# it depends on; alembic_version then holds both heads.
+LTI_DOC = "lti_0001 lti: lti_attempts, attempt_daily_stats and the BI views, on the LTI source's own branch"
+HEADS = "0003,lti_0001"
 DAY = dt.date(2026, 3, 2)
 LOADED = dt.datetime(2026, 3, 2, 7, 0, 0)
 COURSE = "course-v1:UNI+CS1+2026"
@@ -167,8 +171,8 @@ def test_a_warehouse_of_the_previous_release_is_adopted_and_upgraded(engine) -> 
 
     assert (result.adopted, result.applied, result.revision) == (
         True,
-        (REVISION_2_DOC, REVISION_3_DOC),
-        "0003",
+        (LTI_DOC, REVISION_2_DOC, REVISION_3_DOC),
+        HEADS,
     )
     assert stored(engine, enrollments, ENROLLMENT_COLUMNS) == ENROLLMENTS
     assert stored(engine, rejected_records, REJECT_COLUMNS) == REJECTS
@@ -176,7 +180,7 @@ def test_a_warehouse_of_the_previous_release_is_adopted_and_upgraded(engine) -> 
         (0, None, None, f"{COURSE}|{DAY.isoformat()}"),  # 0003 keys old rows as course|date
         (1, None, None, f"{COURSE}|{DAY.isoformat()}"),
     ]
-    assert version(engine) == [("0003",)]
+    assert sorted(version(engine)) == [("0003",), ("lti_0001",)]
     assert metadata_differences(engine) == []
 
 
@@ -192,7 +196,7 @@ def test_adoption_completes_what_the_previous_release_left(engine) -> None:
 
     result = upgrade_warehouse(engine)
 
-    assert (result.adopted, result.applied) == (True, (REVISION_2_DOC, REVISION_3_DOC))
+    assert (result.adopted, result.applied) == (True, (LTI_DOC, REVISION_2_DOC, REVISION_3_DOC))
     assert "problem_activity" in tables(engine)
     assert stored(engine, enrollments, ["user_id", "class_code"]) == [(1, None), (2, None)]
     assert metadata_differences(engine) == []
@@ -243,11 +247,11 @@ def test_an_empty_database_upgrades_to_head(engine) -> None:
 
     assert (result.adopted, result.applied, result.revision) == (
         False,
-        (BASELINE_DOC, REVISION_2_DOC, REVISION_3_DOC),
-        "0003",
+        (BASELINE_DOC, LTI_DOC, REVISION_2_DOC, REVISION_3_DOC),
+        HEADS,
     )
     assert tables(engine) == set(metadata.tables) | {"alembic_version"}
-    assert version(engine) == [("0003",)]
+    assert sorted(version(engine)) == [("0003",), ("lti_0001",)]
     assert metadata_differences(engine) == []
 
 
@@ -275,7 +279,7 @@ def test_drift_is_loud(engine, change: str, expected: str) -> None:
         upgrade_warehouse(engine)
 
     assert expected in str(error.value)
-    assert str(error.value).startswith(f"warehouse {redacted(str(engine.url))} (revision 0003) ")
+    assert str(error.value).startswith(f"warehouse {redacted(str(engine.url))} (revision {HEADS}) ")
 
 
 def test_upgrading_twice_is_a_no_op(engine) -> None:
@@ -285,10 +289,10 @@ def test_upgrading_twice_is_a_no_op(engine) -> None:
 
     again = upgrade_warehouse(engine)
 
-    assert (again.adopted, again.applied, again.revision) == (False, (), "0003")
+    assert (again.adopted, again.applied, again.revision) == (False, (), HEADS)
     assert reflected_columns(engine) == columns
     assert stored(engine, enrollments, ENROLLMENT_COLUMNS) == ENROLLMENTS
-    assert version(engine) == [("0003",)]
+    assert sorted(version(engine)) == [("0003",), ("lti_0001",)]
 
 
 def _upgrade_in_a_process(url: str, barrier, results) -> None:
@@ -326,12 +330,12 @@ def test_two_concurrent_first_callers_both_succeed(url, engine, start: str) -> N
     did.sort(key=lambda d: len(d[1]))
 
     migrated = (
-        (BASELINE_DOC, REVISION_2_DOC, REVISION_3_DOC)
+        (BASELINE_DOC, LTI_DOC, REVISION_2_DOC, REVISION_3_DOC)
         if start == "empty"
-        else (REVISION_2_DOC, REVISION_3_DOC)
+        else (LTI_DOC, REVISION_2_DOC, REVISION_3_DOC)
     )
     assert did == [(False, ()), (start != "empty", migrated)]
-    assert version(engine) == [("0003",)]
+    assert sorted(version(engine)) == [("0003",), ("lti_0001",)]
     assert metadata_differences(engine) == []
 
 
@@ -343,12 +347,13 @@ def test_migrate_command_prints_the_applied_revisions(url, monkeypatch, capsys) 
     assert cli.main(["migrate"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         f"applied {BASELINE_DOC}",
+        f"applied {LTI_DOC}",
         f"applied {REVISION_2_DOC}",
         f"applied {REVISION_3_DOC}",
-        f"warehouse {shown} at revision 0003 (head)",
+        f"warehouse {shown} at revision {HEADS} (head)",
     ]
     assert cli.main(["migrate"]) == 0
-    assert capsys.readouterr().out.splitlines() == [f"warehouse {shown} at revision 0003 (head)"]
+    assert capsys.readouterr().out.splitlines() == [f"warehouse {shown} at revision {HEADS} (head)"]
 
 
 def test_migrate_command_adopts_a_previous_release_warehouse(url, engine, monkeypatch, capsys):
@@ -358,9 +363,10 @@ def test_migrate_command_adopts_a_previous_release_warehouse(url, engine, monkey
     assert cli.main(["migrate"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "adopted the warehouse created before migrations (checked, stamped 0001)",
+        f"applied {LTI_DOC}",
         f"applied {REVISION_2_DOC}",
         f"applied {REVISION_3_DOC}",
-        f"warehouse {redacted(url)} at revision 0003 (head)",
+        f"warehouse {redacted(url)} at revision {HEADS} (head)",
     ]
 
 
@@ -372,7 +378,9 @@ def test_migrate_command_fails_in_one_line(url, engine, monkeypatch, capsys) -> 
     assert cli.main(["migrate"]) == 1
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.startswith(f"lms-assets migrate: warehouse {redacted(url)} (revision 0003) differs")
+    assert err.startswith(
+        f"lms-assets migrate: warehouse {redacted(url)} (revision {HEADS}) differs"
+    )
     assert "enrollments.username: type VARCHAR(100) in the database" in err
     assert err.count("\n") == 1
 

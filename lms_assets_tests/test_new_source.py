@@ -116,5 +116,6 @@ def test_a_toy_source_needs_its_folder_and_one_line_in_definitions(tmp_path) -> 
     assert report["row_counts"] == {f"T1|{day}": 2, f"T2|{day}": 1}
     assert report["stored"] == [["T1", 1, 90.0], ["T1", 2, 45.5], ["T2", 3, 100.0]]
     # Its table came from its own migrations/ folder, a branch beside the core revisions
-    # (toy_0001 was written against the core's 0002; 0003 came later on the core branch).
-    assert report["revisions"] == ["0003", "toy_0001"]
+    # (toy_0001 was written against the core's 0002; 0003 came later on the core branch;
+    # lti_0001 is the LTI source's branch).
+    assert report["revisions"] == ["0003", "lti_0001", "toy_0001"]

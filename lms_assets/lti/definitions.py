@@ -6,7 +6,7 @@ import datetime as dt
 
 import dagster as dg
 
-from lms_assets import settings
+from lms_assets import partitions, settings
 from lms_assets.automation import (
     batched_run_requests,
     course_discovery_sensor,
@@ -55,7 +55,7 @@ lti_course_discovery = course_discovery_sensor(
     source="LTI attempts",
     resource_key="lti_api",
     list_course_keys=lambda api: api.recent_course_keys(
-        dt.datetime.now(dt.UTC).date()  # yesterday and today, in UTC days: a superset is fine
+        partitions.today(settings.current.lti_day_timezone)
     ),
     description="Registers the courses of yesterday's and today's attempts (derived from "
     "their passback_params; lti-course-unknown when some have none) as partitions.",

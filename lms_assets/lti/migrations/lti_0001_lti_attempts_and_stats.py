@@ -2,7 +2,8 @@
 
 Revision ID: lti_0001
 Revises: (a new branch of the LTI source)
-Depends on: 0003 (the core revision it was written against)
+Depends on: 0001 (it needs only the core baseline; depending on the core head would hide
+that head from alembic_version, which would then list lti_0001 alone)
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from lms_assets.warehouse.schema import CourseIdType, Real
 revision: str = "lti_0001"
 down_revision: str | None = None
 branch_labels: tuple[str, ...] | None = ("lti",)
-depends_on: str | None = "0003"
+depends_on: str | None = "0001"
 
 MicrosecondDateTime = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 TABLE_OPTIONS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
