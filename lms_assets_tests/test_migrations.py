@@ -34,7 +34,10 @@ REVISION_3_DOC = (
 )
 # The LTI source's own branch (lms_assets/lti/migrations), applied right after the baseline
 # it depends on; alembic_version then holds both heads.
-LTI_DOC = "lti_0001 lti: lti_attempts, attempt_daily_stats and the BI views, on the LTI source's own branch"
+LTI_DOC = (
+    "lti_0001 lti: lti_attempts, attempt_daily_stats and the BI views, "
+    "on the LTI source's own branch"
+)
 HEADS = "0003,lti_0001"
 DAY = dt.date(2026, 3, 2)
 LOADED = dt.datetime(2026, 3, 2, 7, 0, 0)
