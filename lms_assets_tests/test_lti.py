@@ -31,18 +31,17 @@ def api_of(sandbox: Sandbox, **options) -> LtiApiResource:
         base_url=env["LMS_LTI_API_URL"],
         client=sandbox.lti.client,
         client_key=sandbox.lti.client_key,
-        timezone=sandbox.lti.timezone,
         backoff_seconds=0,
         **options,
     )
 
 
-def materialize_days(sandbox, warehouse, instance, first, last, courses, run_config=None):
+def materialize_days(sandbox, warehouse, instance, first, last, courses, run_config=None, tz="UTC"):
     register_courses(instance, lti_courses, courses)
     return dg.materialize(
         [lti_attempts, attempt_daily_stats],
         instance=instance,
-        resources={"warehouse": warehouse, "lti_api": api_of(sandbox)},
+        resources={"warehouse": warehouse, "lti_api": api_of(sandbox, timezone=tz)},
         tags={
             RANGE_START_TAG: f"{courses[0]}|{first.isoformat()}",
             RANGE_END_TAG: f"{courses[-1]}|{last.isoformat()}",

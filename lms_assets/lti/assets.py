@@ -19,7 +19,7 @@ from lms_assets import partitions, quality, settings
 from lms_assets.errors import SourceError
 from lms_assets.loading import CourseLoad, load_per_course, write_scope
 from lms_assets.lti import schema  # noqa: F401 - registers the LTI tables
-from lms_assets.lti.checks import STATS_RULES, attempt_rules, recount, rejected_ratio
+from lms_assets.lti.checks import STATS_RULES, attempt_rules, recount
 from lms_assets.lti.parsing import SOURCE, UNKNOWN_COURSE, ParsedDay, parse_day
 from lms_assets.lti.resources import LtiApiResource
 from lms_assets.metadata import markdown_table
@@ -29,7 +29,10 @@ from lms_assets.warehouse import RejectedRecord, WarehouseResource
 
 lti_courses = dg.DynamicPartitionsDefinition(name="lti_courses")
 lti_course_daily = partitions.course_daily(lti_courses)
-ATTEMPT_RULES = attempt_rules(settings.current)
+# The checks' specs; a run measures them with its resource's clock and its config's threshold.
+ATTEMPT_RULES = attempt_rules(
+    settings.current.lti_day_timezone, settings.current.lti_max_rejected_ratio
+)
 LTI_ASSET = {
     "partitions_def": lti_course_daily,
     "backfill_policy": dg.BackfillPolicy.single_run(),
@@ -115,7 +118,7 @@ def lti_attempts(
     course when its passback_params still name one, else under lti-course-unknown.
     """
     scope = scope_of(context)
-    rules = [*ATTEMPT_RULES[:-1], rejected_ratio(config.max_rejected_ratio)]
+    rules = attempt_rules(lti_api.timezone, config.max_rejected_ratio)
     cache = DayCache(lti_api)
     by_day = sorted(scope, key=lambda p: (p.day, p.course_id))
     report = load_per_course(

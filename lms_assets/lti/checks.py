@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lms_assets import quality, settings
+from lms_assets import quality
 from lms_assets.partitions import Partition, day_window
 from lms_assets.warehouse import partition_filter
 from lms_assets.warehouse.schema import metadata
@@ -138,7 +138,8 @@ def _stats_match_recount(table: sa.Table, partitions: Sequence[Partition]) -> sa
     )
 
 
-def attempt_rules(config: settings.Settings) -> list[quality.Rule]:
+def attempt_rules(timezone: str, max_rejected_ratio: float) -> list[quality.Rule]:
+    """lti_attempts' rules for an API clock and a rejected-ratio threshold (run config)."""
     return [
         quality.unique_key(ATTEMPT_KEY),
         quality.row_condition(
@@ -147,8 +148,8 @@ def attempt_rules(config: settings.Settings) -> list[quality.Rule]:
             "or submit.",
             _is_correct_matches_type,
         ),
-        created_at_inside_day(config.lti_day_timezone),
-        rejected_ratio(config.lti_max_rejected_ratio),
+        created_at_inside_day(timezone),
+        rejected_ratio(max_rejected_ratio),
     ]
 
 
