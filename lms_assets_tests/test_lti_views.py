@@ -13,9 +13,9 @@ import datetime as dt
 import pytest
 
 from lms_assets.lti.parsing import UNKNOWN_COURSE
-from lms_assets_tests.lti_fixtures import A, B, attempt, url_params
 from lms_assets.sandbox import FaultConfig, Sandbox
 from lms_assets_tests.conftest import make_university
+from lms_assets_tests.lti_fixtures import A, B, attempt, url_params
 from lms_assets_tests.test_lti import materialize_days
 
 D1, D2, D3 = dt.date(2026, 11, 29), dt.date(2026, 11, 30), dt.date(2026, 12, 1)
