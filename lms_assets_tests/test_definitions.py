@@ -60,4 +60,5 @@ def test_automation_is_registered() -> None:
         "tracking_log_files",
         "tracking_courses_after_split",
         "lti_course_discovery",
+        "lti_report_after_daily",
     }

@@ -9,7 +9,7 @@ import pandas as pd
 
 from lms_assets import partitions
 from lms_assets.lti.assets import lti_courses
-from lms_assets.lti.definitions import lti_course_discovery, lti_daily_schedule
+from lms_assets.lti.definitions import days_of_run, lti_course_discovery, lti_daily_schedule
 from lms_assets.lti.parsing import UNKNOWN_COURSE
 from lms_assets.sandbox import FaultConfig, Sandbox
 from lms_assets.sandbox.lti_attempts import BAD_RECORDS_PER_DAY
@@ -28,6 +28,16 @@ def test_the_daily_schedule_loads_yesterday_of_every_course_in_one_run(instance)
     assert requests[0].tags["dagster/asset_partition_range_start"] == f"{courses[0]}|2026-03-09"
     assert requests[0].tags["dagster/asset_partition_range_end"] == f"{courses[-1]}|2026-03-09"
     assert requests[0].job_name == "lti_daily"
+
+
+def test_the_report_follows_each_day_of_a_finished_daily_run() -> None:
+    tags = {
+        "dagster/asset_partition_range_start": "course-v1:A+1+2026|2026-02-27",
+        "dagster/asset_partition_range_end": "course-v1:Z+9+2026|2026-03-01",
+    }
+    assert days_of_run(tags) == ["2026-02-27", "2026-02-28", "2026-03-01"]
+    assert days_of_run({"dagster/partition": "course-v1:A+1+2026|2026-03-09"}) == ["2026-03-09"]
+    assert days_of_run({}) == []
 
 
 def test_discovery_registers_the_courses_of_the_attempts_and_the_unknown_one(
