@@ -170,6 +170,28 @@ def run_demo(sandbox: Sandbox) -> DemoReport:
             status = "ok" if result.success else "FAILED"
             print(f"  {label}: {status} in {time.monotonic() - started:.1f}s")
 
+        # -- seed 002 (LTI attempts): the last 7 days, the Sheets stand-in, the email ------
+        from lms_assets.lti.demo import run_lti_demo
+
+        started = time.monotonic()
+        lti = run_lti_demo(sandbox, instance, resources)
+        for label, result in lti.runs:
+            report.runs += 1
+            if not result.success:
+                report.failed_runs.append(f"{label} (run {result.run_id})")
+            for evaluation in result.get_asset_check_evaluations():
+                name = f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}"
+                if evaluation.passed:
+                    report.checks_passed += 1
+                else:
+                    report.checks_failed.append(f"{name} [{label}]")
+        print(
+            f"  LTI: {len(lti.runs)} runs in {time.monotonic() - started:.1f}s; "
+            f"{len(lti.sheet_rows) - 1} sheet rows on the Sheets stand-in, "
+            f"{len(lti.emails)} emails to the loopback SMTP server"
+        )
+        # -- end of seed 002 -------------------------------------------------------------
+
     with warehouse.engine.connect() as conn:
         metadata = registered_metadata()
         for table in metadata.sorted_tables:
