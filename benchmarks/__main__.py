@@ -5,7 +5,14 @@ import warnings
 
 import dagster as dg
 
-from benchmarks import backfill, fetch_h5p, moodle_activity, raw_data_build, tracking_ingest
+from benchmarks import (
+    backfill,
+    fetch_h5p,
+    lti_ingest,
+    moodle_activity,
+    raw_data_build,
+    tracking_ingest,
+)
 
 BENCHMARKS = {
     "fetch_h5p": fetch_h5p.main,
@@ -13,6 +20,7 @@ BENCHMARKS = {
     "moodle_activity": moodle_activity.main,
     "backfill": backfill.main,
     "tracking_ingest": tracking_ingest.main,
+    "lti_ingest": lti_ingest.main,
 }
 
 
