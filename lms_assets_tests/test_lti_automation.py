@@ -43,7 +43,10 @@ def test_the_report_follows_each_day_of_a_finished_daily_run() -> None:
 def test_discovery_registers_the_courses_of_the_attempts_and_the_unknown_one(
     sandbox, instance
 ) -> None:
-    context = dg.build_sensor_context(instance=instance, resources={"lti_api": api_of(sandbox)})
+    # 48 hours back from any time of today cover the whole of yesterday.
+    api = api_of(sandbox, discovery_lookback_hours=48)
+    assert api.recent_course_keys(sandbox.university.now)[-1] == UNKNOWN_COURSE
+    context = dg.build_sensor_context(instance=instance, resources={"lti_api": api})
     result = lti_course_discovery(context)
     assert isinstance(result, dg.SensorResult) and result.run_requests == []
     # The sandbox's days carry one attempt of no derivable course: it gets its partition.

@@ -6,7 +6,7 @@ import datetime as dt
 
 import dagster as dg
 
-from lms_assets import partitions, settings
+from lms_assets import settings
 from lms_assets.automation import (
     batched_run_requests,
     course_discovery_sensor,
@@ -88,11 +88,9 @@ lti_course_discovery = course_discovery_sensor(
     lti_courses,
     source="LTI attempts",
     resource_key="lti_api",
-    list_course_keys=lambda api: api.recent_course_keys(
-        partitions.today(settings.current.lti_day_timezone)
-    ),
-    description="Registers the courses of yesterday's and today's attempts (derived from "
-    "their passback_params; lti-course-unknown when some have none) as partitions.",
+    list_course_keys=lambda api: api.recent_course_keys(),
+    description="Registers the courses of the last hours' attempts (derived from their "
+    "passback_params; lti-course-unknown when some have none) as partitions.",
 )
 
 

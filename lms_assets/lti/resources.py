@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
@@ -35,6 +36,12 @@ class LtiApiResource(HttpApiResource):
     client: str = Field(description="The API's client name (seed: API_CLIENT).")
     client_key: str = Field(description="The client's key (seed: API_CLIENT_KEY; a secret).")
     timezone: str = Field(default="UTC", description="IANA timezone of the API's timestamps.")
+    discovery_lookback_hours: float = Field(
+        default=2.0,
+        gt=0,
+        description="Course discovery asks for the attempts of this many past hours (a tick "
+        "an hour, so 2 overlap), not for whole days: a day may hold a million attempts.",
+    )
 
     def secret_values(self) -> Sequence[str]:
         return (self.client_key,)
@@ -44,7 +51,10 @@ class LtiApiResource(HttpApiResource):
 
     def attempts(self, day: dt.date) -> list[Any]:
         """Every attempt of ``day`` (in the API's clock), all courses, as the API sent them."""
-        start, end = day_bounds(day)
+        return self.attempts_between(*day_bounds(day))
+
+    def attempts_between(self, start: str, end: str) -> list[Any]:
+        """The attempts of [start, end] (``YYYY-MM-DD HH:MM:SS.ffffff``, the API's clock)."""
         body = self.get_json(
             "", {"client": self.client, "client_key": self.client_key, "start": start, "end": end}
         )
@@ -56,12 +66,15 @@ class LtiApiResource(HttpApiResource):
             )
         return body
 
-    def recent_course_keys(self, today: dt.date) -> list[str]:
-        """The courses of yesterday's and today's attempts (for course discovery)."""
-        from lms_assets.lti.parsing import parse_day
+    def recent_course_keys(self, now: dt.datetime | None = None) -> list[str]:
+        """The courses of the last ``discovery_lookback_hours`` of attempts (course discovery);
+        ``lti-course-unknown`` too when some of them name no course."""
+        from lms_assets.lti.parsing import UNKNOWN_COURSE, course_of_bad_record
 
-        keys: set[str] = set()
-        for day in (today - dt.timedelta(days=1), today):
-            parsed = parse_day(self.attempts(day), day, self.timezone)
-            keys.update(parsed.courses)
-        return sorted(keys)
+        now = now or dt.datetime.now(ZoneInfo(self.timezone)).replace(tzinfo=None)
+        start = now - dt.timedelta(hours=self.discovery_lookback_hours)
+        records = self.attempts_between(
+            start.strftime(TIMESTAMP_FORMAT), now.strftime(TIMESTAMP_FORMAT)
+        )
+        keys = {course_of_bad_record(record) for record in records}
+        return sorted(keys - {UNKNOWN_COURSE}) + sorted(keys & {UNKNOWN_COURSE})
