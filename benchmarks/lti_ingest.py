@@ -39,42 +39,41 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def write_day(path: Path, attempts: int) -> None:
-    """``attempts`` records of one day (1 in 200 bad, 1 in 500 a duplicate), as JSON."""
+    """``attempts`` records of one day as JSON: sessions of a learner at an exercise (1-7
+    attempts, runs then submits, one passback_params string per learner and exercise, as
+    the LMS sends); 1 in 200 records bad, 1 in 500 a duplicate of the previous one."""
     rng = random.Random(2)
-    users = [f"{n:032x}" for n in range(60_000)]
-    params = {
-        c: [
-            repr(
-                {
-                    "oauth_consumer_key": "",
-                    "lis_result_sourcedid": f"{c}:lms.bench.edu-{b:032x}:anon",
-                    "lis_outcome_service_url": f"https://lms.bench.edu/courses/{c}/xblock/"
-                    f"block-v1:{c[10:]}+type@lti+block@{b:032x}/handler_noauth/grade_handler",
-                }
-            )
-            for b in range(8)
-        ]
-        for c in COURSES
-    }
+    users = [f"{n:032x}" for n in range(200_000)]
     start = dt.datetime.combine(DAY, dt.time())
-    records = []
-    for n in range(attempts):
-        kind = "run" if rng.random() < 0.6 else "submit"
-        record = {
-            "lti_user_id": rng.choice(users),
-            "passback_params": rng.choice(params[rng.choice(COURSES)]),
-            "is_correct": None if kind == "run" else int(rng.random() < 0.45),
-            "attempt_type": kind,
-            "created_at": (
-                start + dt.timedelta(microseconds=rng.randrange(86_400_000_000))
-            ).strftime("%Y-%m-%d %H:%M:%S.%f"),
-        }
-        if n % 200 == 199:
-            record["is_correct"] = 2 if kind == "submit" else 1
-        elif n % 500 == 499 and records:
-            record = dict(records[-1])
-        records.append(record)
-    path.write_bytes(json.dumps(records).encode())
+    records: list[dict] = []
+    while len(records) < attempts:
+        course, block, user = rng.choice(COURSES), rng.randrange(8), rng.choice(users)
+        params = repr(
+            {
+                "oauth_consumer_key": "",
+                "lis_result_sourcedid": f"{course}:lms.bench.edu-{block:032x}:{user}",
+                "lis_outcome_service_url": f"https://lms.bench.edu/courses/{course}/xblock/"
+                f"block-v1:{course[10:]}+type@lti+block@{block:032x}/handler_noauth/grade_handler",
+            }
+        )
+        moment = start + dt.timedelta(microseconds=rng.randrange(80_000_000_000))
+        for k in range(rng.randint(1, 7)):
+            kind = "run" if k < 2 else "submit"
+            moment += dt.timedelta(microseconds=rng.randrange(1, 60_000_000))
+            record = {
+                "lti_user_id": user,
+                "passback_params": params,
+                "is_correct": None if kind == "run" else int(rng.random() < 0.45),
+                "attempt_type": kind,
+                "created_at": moment.strftime("%Y-%m-%d %H:%M:%S.%f"),
+            }
+            n = len(records)
+            if n % 200 == 199:
+                record["is_correct"] = 2 if kind == "submit" else 1
+            elif n % 500 == 499 and records:
+                record = dict(records[-1])
+            records.append(record)
+    path.write_bytes(json.dumps(records[:attempts]).encode())
 
 
 def serve(path: str) -> None:

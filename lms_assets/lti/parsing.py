@@ -15,7 +15,7 @@ import ast
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -156,8 +156,42 @@ def _is_correct(record: dict[str, Any], attempt_type: str) -> bool | None:
     return None if value is None else bool(value)
 
 
+Passback = tuple[dict[str, str | None], str, str, str | None]  # params, course, from, block
+
+
+def read_passback(value: Any) -> Passback:
+    """passback_params parsed, and the course and block they name."""
+    params = parse_passback_params(value)
+    return (params, *derive_course(params))
+
+
+class PassbackCache:
+    """``read_passback`` once per distinct string of a day: a learner's attempts at one
+    exercise all carry the same passback_params, and parsing them is most of the work."""
+
+    def __init__(self) -> None:
+        self.known: dict[str, Passback | RecordError] = {}
+
+    def __call__(self, value: Any) -> Passback:
+        if not isinstance(value, str):
+            return read_passback(value)
+        found = self.known.get(value)
+        if found is None:
+            try:
+                found = read_passback(value)
+            except RecordError as error:
+                found = error
+            self.known[value] = found
+        if isinstance(found, RecordError):
+            raise RecordError(found.code, found.field, str(found))
+        return found
+
+
 def parse_attempt(
-    record: Any, window: tuple[dt.datetime, dt.datetime], timezone: ZoneInfo
+    record: Any,
+    window: tuple[dt.datetime, dt.datetime],
+    timezone: ZoneInfo,
+    passback: Callable[[Any], Passback] = read_passback,
 ) -> dict[str, Any]:
     """The lti_attempts row of ``record`` (without snapshot_date), or a RecordError."""
     if not isinstance(record, dict):
@@ -193,8 +227,7 @@ def parse_attempt(
             "created_at",
             f"created_at={record['created_at']!r} is outside the day asked for",
         )
-    params = parse_passback_params(record["passback_params"])
-    course_id, course_from, block_id = derive_course(params)
+    params, course_id, course_from, block_id = passback(record["passback_params"])
     return {
         "course_id": course_id,
         "user_id": user_id.strip(),
@@ -209,11 +242,11 @@ def parse_attempt(
     }
 
 
-def course_of_bad_record(record: Any) -> str:
+def course_of_bad_record(record: Any, passback: Callable[[Any], Passback] = read_passback) -> str:
     """Where a refused record is kept: its course if its passback params still tell it."""
     if isinstance(record, dict):
         try:
-            return derive_course(parse_passback_params(record.get("passback_params")))[0]
+            return passback(record.get("passback_params"))[1]
         except RecordError:
             pass
     return UNKNOWN_COURSE
@@ -255,10 +288,11 @@ def parse_day(records: Iterable[Any], day: dt.date, timezone: str) -> ParsedDay:
     window = day_window(day, timezone)
     parsed = ParsedDay(day=day)
     seen: set[tuple[str, str, dt.datetime]] = set()
+    passback = PassbackCache()
     for record in records:
         parsed.received += 1
         try:
-            row = parse_attempt(record, window, zone)
+            row = parse_attempt(record, window, zone, passback)
             key = (row["user_id"], row["attempt_type"], row["created_at"])
             if key in seen:
                 raise RecordError(
@@ -269,7 +303,7 @@ def parse_day(records: Iterable[Any], day: dt.date, timezone: str) -> ParsedDay:
                 )
             seen.add(key)
         except RecordError as error:
-            course = course_of_bad_record(record)
+            course = course_of_bad_record(record, passback)
             parsed.refused.setdefault(course, []).append(Refusal(course, error, record))
             parsed.reasons[error.category] += 1
             continue

@@ -69,12 +69,13 @@ class LtiApiResource(HttpApiResource):
     def recent_course_keys(self, now: dt.datetime | None = None) -> list[str]:
         """The courses of the last ``discovery_lookback_hours`` of attempts (course discovery);
         ``lti-course-unknown`` too when some of them name no course."""
-        from lms_assets.lti.parsing import UNKNOWN_COURSE, course_of_bad_record
+        from lms_assets.lti.parsing import UNKNOWN_COURSE, PassbackCache, course_of_bad_record
 
         now = now or dt.datetime.now(ZoneInfo(self.timezone)).replace(tzinfo=None)
         start = now - dt.timedelta(hours=self.discovery_lookback_hours)
         records = self.attempts_between(
             start.strftime(TIMESTAMP_FORMAT), now.strftime(TIMESTAMP_FORMAT)
         )
-        keys = {course_of_bad_record(record) for record in records}
+        passback = PassbackCache()
+        keys = {course_of_bad_record(record, passback) for record in records}
         return sorted(keys - {UNKNOWN_COURSE}) + sorted(keys & {UNKNOWN_COURSE})
