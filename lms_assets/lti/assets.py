@@ -54,26 +54,44 @@ class LtiAttemptsConfig(dg.Config):
 
 
 class DayCache:
-    """The one API answer of the day being loaded (partitions come day by day)."""
+    """The one API answer of the day being loaded (partitions come day by day); of the days
+    before, only their figures are kept, so a backfill's memory is one day's."""
 
-    def __init__(self, api: LtiApiResource) -> None:
+    def __init__(self, api: LtiApiResource, in_scope: set[tuple[str, Any]]) -> None:
         self.api = api
+        self.in_scope = in_scope
         self.parsed: ParsedDay | None = None
         self.error: SourceError | None = None
-        self.fetched: list[ParsedDay] = []
+        self.per_day: list[dict[str, Any]] = []
+        self.outside: Counter[str] = Counter()  # attempts of courses not in the run
 
     def day(self, day: Any) -> ParsedDay:
         if self.parsed is None or self.parsed.day != day:
             self.parsed, self.error = None, None
             try:
                 self.parsed = parse_day(self.api.attempts(day), day, self.api.timezone)
-                self.fetched.append(self.parsed)
+                self._count(self.parsed)
             except SourceError as exc:
                 self.error = exc
                 self.parsed = ParsedDay(day=day)  # remembered, so the day is not asked again
         if self.error is not None:
             raise self.error
         return self.parsed
+
+    def _count(self, parsed: ParsedDay) -> None:
+        others = [c for c in parsed.courses if (c, parsed.day) not in self.in_scope]
+        self.outside.update({c: len(parsed.rows.get(c, [])) for c in others})
+        self.per_day.append(
+            {
+                "day": parsed.day,
+                "received": parsed.received,
+                "stored_courses": len(parsed.rows),
+                "stored": parsed.stored,
+                "refused": parsed.received - parsed.stored,
+                "without_course": len(parsed.rows.get(UNKNOWN_COURSE, [])),
+                "outside_run": sum(len(parsed.rows.get(c, [])) for c in others),
+            }
+        )
 
 
 # The rows as Arrow, so that MySQL/MariaDB loads them with LOAD DATA (the warehouse's bulk
@@ -139,7 +157,7 @@ def lti_attempts(
     """
     scope = scope_of(context)
     rules = attempt_rules(lti_api.timezone, config.max_rejected_ratio)
-    cache = DayCache(lti_api)
+    cache = DayCache(lti_api, {(p.course_id, p.day) for p in scope})
     by_day = sorted(scope, key=lambda p: (p.day, p.course_id))
     report = load_per_course(
         context,
@@ -152,22 +170,7 @@ def lti_attempts(
     sample = report.samples.get("lti_attempts")
     if isinstance(sample, pa.Table):  # the preview wants rows
         report.samples["lti_attempts"] = sample.to_pylist()
-    in_scope = {(p.course_id, p.day) for p in scope}
-    per_day, outside = [], Counter()
-    for parsed in cache.fetched:
-        others = [c for c in parsed.courses if (c, parsed.day) not in in_scope]
-        outside.update({c: len(parsed.rows.get(c, [])) for c in others})
-        per_day.append(
-            {
-                "day": parsed.day,
-                "received": parsed.received,
-                "stored_courses": len(parsed.rows),
-                "stored": parsed.stored,
-                "refused": parsed.received - parsed.stored,
-                "without_course": len(parsed.rows.get(UNKNOWN_COURSE, [])),
-                "outside_run": sum(len(parsed.rows.get(c, [])) for c in others),
-            }
-        )
+    per_day, outside = cache.per_day, cache.outside
     if outside:
         context.log.warning(
             f"lti_attempts: attempts of {len(outside)} course(s) outside this run's partitions "
@@ -181,7 +184,7 @@ def lti_attempts(
         "lti_attempts",
         rules,
         extra={
-            "run_api_requests": len(cache.fetched),
+            "run_api_requests": len(per_day),
             "run_records_received": sum(d["received"] for d in per_day),
             "run_attempts_without_course": sum(d["without_course"] for d in per_day),
             "run_attempts_outside_run": sum(outside.values()),
