@@ -129,7 +129,11 @@ def ours(url: str, port: int) -> dict:
         seconds = time.perf_counter() - started
     assert result.success
     rows = warehouse.scalar(_count("lti_attempts"))
-    return {"seconds": seconds, "rows": rows}
+    steps = {
+        event.step_key: round(event.event_specific_data.duration_ms / 1000, 1)
+        for event in result.get_step_success_events()
+    }
+    return {"seconds": seconds, "rows": rows, "steps": steps}
 
 
 def _count(table: str):
@@ -280,7 +284,8 @@ def main() -> dict:
     seed_full = seed["seconds"] * ATTEMPTS / seed["records"]
     print(
         f"ours:    {ours_['seconds']:.1f} s end to end, {ours_['rows']:,} attempts stored, "
-        f"{ours_['rows'] / ours_['seconds']:,.0f} rows/s, peak {ours_['peak_mib']:.0f} MiB"
+        f"{ours_['rows'] / ours_['seconds']:,.0f} rows/s, peak {ours_['peak_mib']:.0f} MiB; "
+        f"steps (s, checks included): {ours_['steps']}"
     )
     print(
         f"seed's:  {seed['seconds']:.1f} s for {seed['records']:,} records "
