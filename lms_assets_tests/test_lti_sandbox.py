@@ -54,3 +54,50 @@ def test_days_have_every_bad_record_and_weekends_are_quieter(sandbox) -> None:
         assert submits and any(r["is_correct"] for r in submits)
         assert not all(r["is_correct"] for r in submits)  # some fail, then try again
     assert per_weekday[True] / days[True] < per_weekday[False] / days[False]
+
+
+def test_the_client_key_reaches_no_file_of_the_instance_nor_the_output(
+    sandbox, tmp_path, capfd
+) -> None:
+    """A run refused for a wrong key, wired as in production (EnvVar), leaves neither the
+    right key nor the wrong one in run storage, event logs or compute logs."""
+    import dagster as dg
+
+    from lms_assets.lti.assets import lti_attempts, lti_courses
+    from lms_assets.lti.resources import LtiApiResource
+    from lms_assets.partitions import Partition
+    from lms_assets.warehouse import WarehouseResource
+
+    wrong = "lti-key-canary-7f3a91"
+    sandbox.lti.client_key = "lti-right-canary-55c2e0"
+    env = {**sandbox.lti.environment(sandbox.base_url), "LMS_LTI_CLIENT_KEY": wrong}
+    home = tmp_path / "home"
+    home.mkdir()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        with dg.instance_for_test(temp_dir=str(home)) as instance:
+            course = next(iter(sandbox.university.courses))
+            instance.add_dynamic_partitions(lti_courses.name, [course])
+            result = dg.materialize(
+                [lti_attempts],
+                instance=instance,
+                raise_on_error=False,
+                partition_key=Partition(course, dt.date(2026, 11, 30)).partition_key,
+                resources={
+                    "warehouse": WarehouseResource(url=f"sqlite:///{tmp_path / 'w.sqlite'}"),
+                    "lti_api": LtiApiResource(
+                        base_url=dg.EnvVar("LMS_LTI_API_URL"),
+                        client=dg.EnvVar("LMS_LTI_CLIENT"),
+                        client_key=dg.EnvVar("LMS_LTI_CLIENT_KEY"),
+                    ),
+                },
+            )
+    assert not result.success
+    output = capfd.readouterr()
+    assert "authentication failed (HTTP 403)" in output.out + output.err
+    for path in home.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert wrong.encode() not in data and b"lti-right-canary" not in data, path
+    assert wrong not in output.out + output.err
