@@ -8,6 +8,7 @@ import dagster as dg
 from benchmarks import (
     backfill,
     fetch_h5p,
+    lti_ingest,
     moodle_activity,
     package_ingest,
     raw_data_build,
@@ -21,6 +22,7 @@ BENCHMARKS = {
     "backfill": backfill.main,
     "tracking_ingest": tracking_ingest.main,
     "package_ingest": package_ingest.main,
+    "lti_ingest": lti_ingest.main,
 }
 
 

@@ -13,171 +13,17 @@ import sys
 import threading
 from pathlib import Path
 
-from lms_assets import operate
-from lms_assets.partitions import InvalidCourseKeyError
-from lms_assets.preflight import PreflightError, check_warehouse, warehouse_problem
-from lms_assets.sandbox import FaultConfig, Sandbox, University
-from lms_assets.settings import SettingError
+# Only the sandbox here: the settings (and so the partitions) are read when first imported,
+# and main() may first give the demo its start date (see _demo_start_date).
+from lms_assets.sandbox.options import add_sandbox_options, sandbox_from
 
-
-def _add_sandbox_options(parser: argparse.ArgumentParser, default_port: int) -> None:
-    group = parser.add_argument_group("sandbox")
-    group.add_argument("--host", default="127.0.0.1", help="interface to listen on (loopback)")
-    group.add_argument("--port", type=int, default=default_port, help="0 picks a free port")
-    group.add_argument("--seed", type=int, default=42, help="picks the synthetic university")
-    group.add_argument("--courses", type=int, default=4, help="number of courses")
-    group.add_argument("--min-learners", type=int, default=150)
-    group.add_argument("--max-learners", type=int, default=400)
-    group.add_argument(
-        "--today",
-        type=dt.date.fromisoformat,
-        default=None,
-        help="as-of date of the data (YYYY-MM-DD; default today, UTC)",
-    )
-    group.add_argument(
-        "--session-id",
-        default="sandbox-session",
-        help="the `sessionid` cookie the MOOC API accepts",
-    )
-    group.add_argument("--latency-ms", type=float, default=0.0, help="added to every request")
-    group.add_argument("--error-rate", type=float, default=0.0, help="share answered 500")
-    group.add_argument(
-        "--throttle-rate", type=float, default=0.0, help="share answered 429 with Retry-After"
-    )
-    group.add_argument(
-        "--retry-after", type=float, default=1.0, help="Retry-After seconds sent with 429s"
-    )
-    group.add_argument(
-        "--timeout-rate",
-        type=float,
-        default=0.0,
-        help="share held for --hang-seconds before answering",
-    )
-    group.add_argument("--hang-seconds", type=float, default=5.0)
-    group.add_argument(
-        "--malformed-rate",
-        type=float,
-        default=0.0,
-        help="share answered with a truncated JSON body",
-    )
-    group.add_argument("--max-page-size", type=int, default=1000, help="server cap on `limit`")
-    group.add_argument(
-        "--enrollment-defects",
-        type=int,
-        default=0,
-        help="bad enrollment records appended per course",
-    )
-    group.add_argument(
-        "--malformed-learners",
-        type=int,
-        default=0,
-        help="the first N learners of each course get broken H5P bodies",
-    )
-    group.add_argument(
-        "--day-first-last-activity",
-        action="store_true",
-        help='the progress export sends last_activity as "23/11/2026"',
-    )
-    group.add_argument(
-        "--grades-above-100",
-        action="store_true",
-        help="the grades export adds 101 to every grade_percentage",
-    )
-    group.add_argument(
-        "--oversized-discussions",
-        type=int,
-        default=0,
-        help="the first N learners' threads_count is 3e9, and a record with user_id 1e20",
-    )
-    group.add_argument(
-        "--h5p-times-beyond-int",
-        action="store_true",
-        help="H5P scores send every content's time as 3e9 seconds",
-    )
-    group.add_argument(
-        "--broken-endpoint",
-        action="append",
-        default=[],
-        help="an endpoint that always answers 500 (repeatable), e.g. "
-        "h5p_combined_progress, stats_activity",
-    )
-    group.add_argument(
-        "--echo-cookie-status",
-        type=int,
-        default=0,
-        help="answer every authenticated request with this 4xx, echoing its Cookie header",
-    )
-    group.add_argument(
-        "--count-shortfall",
-        type=int,
-        default=0,
-        help="paged listings report a `count` this many records too low",
-    )
-    group.add_argument(
-        "--repeated-page-offset",
-        type=int,
-        default=None,
-        help="listing requests past this offset get this offset's page again",
-    )
-    group.add_argument(
-        "--self-next-offset",
-        type=int,
-        default=None,
-        help="the listing page at this offset names itself as `next`",
-    )
-    group.add_argument("--fault-seed", type=int, default=0, help="seeds the fault dice")
-    group.add_argument(
-        "--moodle-url",
-        default=None,
-        help="where to write the sandbox Moodle database (SQLAlchemy URL; "
-        "default sqlite under LMS_DATA_DIR, e.g. mysql+pymysql://root@127.0.0.1/moodle)",
-    )
-    group.add_argument("--verbose", action="store_true", help="log every request")
-
-
-def _sandbox_from(args: argparse.Namespace) -> Sandbox:
-    university = University(
-        seed=args.seed,
-        n_courses=args.courses,
-        today=args.today,
-        learners_per_course=(args.min_learners, args.max_learners),
-    )
-    faults = FaultConfig(
-        latency_ms=args.latency_ms,
-        error_rate=args.error_rate,
-        throttle_rate=args.throttle_rate,
-        retry_after_seconds=args.retry_after,
-        timeout_rate=args.timeout_rate,
-        hang_seconds=args.hang_seconds,
-        malformed_rate=args.malformed_rate,
-        max_page_size=args.max_page_size,
-        enrollment_defects=args.enrollment_defects,
-        malformed_learners=args.malformed_learners,
-        day_first_last_activity=args.day_first_last_activity,
-        grades_above_100=args.grades_above_100,
-        oversized_discussions=args.oversized_discussions,
-        h5p_times_beyond_int=args.h5p_times_beyond_int,
-        broken_endpoints=frozenset(args.broken_endpoint),
-        echo_cookie_status=args.echo_cookie_status,
-        count_shortfall=args.count_shortfall,
-        repeated_page_offset=args.repeated_page_offset,
-        self_next_offset=args.self_next_offset,
-        seed=args.fault_seed,
-    )
-    return Sandbox(
-        university,
-        faults,
-        session_id=args.session_id,
-        host=args.host,
-        port=args.port,
-        verbose=args.verbose,
-    )
+DEMO_HISTORY_DAYS = 7  # the sandbox's days of logs the demo loads (LTI: the last 7 days)
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
     from lms_assets.demo import prepare_sandbox_sources
 
-    sandbox = _sandbox_from(args).start()
+    sandbox = sandbox_from(args).start()
     env = prepare_sandbox_sources(sandbox, args.moodle_url)
     print(f"LMS sandbox serving {len(sandbox.university.courses)} courses on {sandbox.base_url}")
     print("Point the resources at it with:")
@@ -198,6 +44,7 @@ def _migrate_warehouse(command: str) -> bool:
 
     from lms_assets import settings
     from lms_assets.db import get_engine, normalize_url
+    from lms_assets.preflight import warehouse_problem
     from lms_assets.warehouse import WarehouseError
     from lms_assets.warehouse.migrations import BASELINE, upgrade_warehouse
 
@@ -227,7 +74,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     if not _migrate_warehouse("demo"):
         return 1
-    with _sandbox_from(args) as sandbox:
+    with sandbox_from(args) as sandbox:
         report = demo.run_demo(sandbox)
     warehouse_url = settings.reload().resolved_warehouse_url()
     from lms_assets.db import redacted
@@ -242,7 +89,7 @@ def _cmd_ui(args: argparse.Namespace) -> int:
     if not _migrate_warehouse("ui"):
         return 1
     home = demo.prepare_environment()
-    with _sandbox_from(args) as sandbox:
+    with sandbox_from(args) as sandbox:
         sources = demo.prepare_sandbox_sources(sandbox, args.moodle_url)
         env = {**os.environ, **sources, "DAGSTER_HOME": str(home)}
         print(f"Sandbox on {sandbox.base_url}; Dagster UI on http://127.0.0.1:{args.ui_port}")
@@ -271,6 +118,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     from lms_assets import settings
     from lms_assets.export import export_page
+    from lms_assets.preflight import check_warehouse
     from lms_assets.warehouse import WarehouseResource
 
     url = settings.reload().resolved_warehouse_url()
@@ -298,20 +146,70 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_start_date(command: str) -> None:
+    """Before anything reads the settings: a new demo's daily dimension starts a week back,
+    so the sandbox's week of logs can be loaded; written where every later process (make
+    ui, the CLI) reads it. A chosen LMS_PARTITIONS_START_DATE or an existing file wins."""
+    if command not in ("demo", "ui") or os.environ.get("LMS_PARTITIONS_START_DATE"):
+        return
+    data_dir = Path(os.environ.get("LMS_DATA_DIR") or "data").resolve()
+    marker = data_dir / "partitions_start_date"
+    if not marker.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        start = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=DEMO_HISTORY_DAYS)
+        marker.write_text(start.isoformat() + "\n")
+
+
+def _add_operating_commands(commands: argparse._SubParsersAction) -> None:
+    """check, add-course, remove-course, materialize (lms_assets/operate.py), registered
+    without importing it: their handlers import it when they run."""
+
+    def lazy(name: str):
+        def handler(args: argparse.Namespace) -> int:
+            from lms_assets import operate
+
+            return getattr(operate, name)(args)
+
+        return handler
+
+    add = commands.add_parser("add-course", help="register course keys (validated) of a source")
+    add.add_argument("source", help="openedx, moodle, lti or research_package")
+    add.add_argument("keys", nargs="+", help="course keys, e.g. course-v1:Org+CS101+2026_T1")
+    add.set_defaults(handler=lazy("cmd_add_course"))
+
+    remove = commands.add_parser("remove-course", help="unregister course keys of a source")
+    remove.add_argument("source", help="openedx, moodle, lti or research_package")
+    remove.add_argument("keys", nargs="+")
+    remove.set_defaults(handler=lazy("cmd_remove_course"))
+
+    run = commands.add_parser(
+        "materialize", help="run a daily job for registered courses and a day or date range"
+    )
+    run.add_argument("job", help="openedx_daily, moodle_daily, tracking_split, ...")
+    run.add_argument("--select", default=None, help="only these assets of the job, a,b")
+    run.add_argument("--course", action="append", default=[], help="only this course (repeat)")
+    run.add_argument("--date", type=dt.date.fromisoformat, default=None, help="default today")
+    run.add_argument("--to", type=dt.date.fromisoformat, default=None, help="last day of a range")
+    run.set_defaults(handler=lazy("cmd_materialize"))
+
+    check = commands.add_parser("check", help="test the warehouse and say which sources are set")
+    check.set_defaults(handler=lazy("cmd_check"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lms-assets", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     sandbox = commands.add_parser("sandbox", help="serve the synthetic LMS APIs until stopped")
-    _add_sandbox_options(sandbox, default_port=8765)
+    add_sandbox_options(sandbox, default_port=8765)
     sandbox.set_defaults(handler=_cmd_sandbox)
 
     demo = commands.add_parser("demo", help="sandbox + materialize the whole graph + summary")
-    _add_sandbox_options(demo, default_port=0)
+    add_sandbox_options(demo, default_port=0)
     demo.set_defaults(handler=_cmd_demo)
 
     ui = commands.add_parser("ui", help="sandbox + `dagster dev` on the demo's instance")
-    _add_sandbox_options(ui, default_port=8765)
+    add_sandbox_options(ui, default_port=8765)
     ui.add_argument("--ui-port", type=int, default=3000)
     ui.set_defaults(handler=_cmd_ui)
 
@@ -336,9 +234,14 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--offset", type=int, default=0)
     export.add_argument("--output", default=None, help="file (default: CSV to stdout)")
     export.set_defaults(handler=_cmd_export)
-    operate.add_commands(commands)
+    _add_operating_commands(commands)
 
     args = parser.parse_args(argv)
+    _demo_start_date(args.command)
+    from lms_assets.partitions import InvalidCourseKeyError
+    from lms_assets.preflight import PreflightError
+    from lms_assets.settings import SettingError
+
     if args.command == "export" and args.date is None:
         from lms_assets.partitions import today
 

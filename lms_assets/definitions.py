@@ -27,6 +27,7 @@ SOURCE_PACKAGES = [
     "lms_assets.moodle",
     "lms_assets.tracking",
     "lms_assets.research_packages",
+    "lms_assets.lti",
     "lms_assets.features",
 ]
 SOURCES: list[ModuleType] = [

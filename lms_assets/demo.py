@@ -241,6 +241,30 @@ def run_demo(sandbox: Sandbox) -> DemoReport:
                 report,
             )
 
+        # LTI attempts: the last 7 days in one lti_daily run, then each day's report (the
+        # row on a Sheets stand-in, the success email to a loopback SMTP server).
+        from lms_assets.definitions import build_resources
+        from lms_assets.lti.demo import run_lti_demo
+
+        started = time.monotonic()
+        lti = run_lti_demo(sandbox, instance, build_resources(config))
+        for label, result in lti.runs:
+            attach_to_code_location(instance, result.run_id)
+            report.runs += 1
+            if not result.success:
+                report.failed_runs.append(f"{label} (run {result.run_id})")
+            for evaluation in result.get_asset_check_evaluations():
+                name = f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}"
+                if evaluation.passed:
+                    report.checks_passed += 1
+                else:
+                    report.checks_failed.append(f"{name} [{label}]")
+        print(
+            f"  LTI: {len(lti.runs)} runs in {time.monotonic() - started:.1f}s; "
+            f"{len(lti.sheet_rows) - 1} sheet rows on the Sheets stand-in, "
+            f"{len(lti.emails)} emails to the loopback SMTP server"
+        )
+
     with warehouse.engine.connect() as conn:
         metadata = registered_metadata()
         for table in metadata.sorted_tables:

@@ -250,28 +250,3 @@ def cmd_check(_args: argparse.Namespace) -> int:
         else:
             print(f"{key}: ok")
     return 1 if failed else 0
-
-
-def add_commands(commands: argparse._SubParsersAction) -> None:
-    add = commands.add_parser("add-course", help="register course keys (validated) of a source")
-    add.add_argument("source", help="openedx or moodle")
-    add.add_argument("keys", nargs="+", help="course keys, e.g. course-v1:Org+CS101+2026_T1")
-    add.set_defaults(handler=cmd_add_course)
-
-    remove = commands.add_parser("remove-course", help="unregister course keys of a source")
-    remove.add_argument("source", help="openedx or moodle")
-    remove.add_argument("keys", nargs="+")
-    remove.set_defaults(handler=cmd_remove_course)
-
-    run = commands.add_parser(
-        "materialize", help="run a daily job for registered courses and a day or date range"
-    )
-    run.add_argument("job", help="openedx_daily, moodle_daily, tracking_split, ...")
-    run.add_argument("--select", default=None, help="only these assets of the job, a,b")
-    run.add_argument("--course", action="append", default=[], help="only this course (repeat)")
-    run.add_argument("--date", type=dt.date.fromisoformat, default=None, help="default today")
-    run.add_argument("--to", type=dt.date.fromisoformat, default=None, help="last day of a range")
-    run.set_defaults(handler=cmd_materialize)
-
-    check = commands.add_parser("check", help="test the warehouse and say which sources are set")
-    check.set_defaults(handler=cmd_check)

@@ -99,6 +99,28 @@ class Settings:
         "owners shown on every asset (emails or team:name, comma-separated)",
     )
     dagster_ui_url: str = _setting("LMS_DAGSTER_UI_URL", "http://127.0.0.1:3000", "UI base URL")
+    lti_timezone: str | None = _setting(
+        "LMS_LTI_TIMEZONE", None, "clock of the LTI API's timestamps (default LMS_TIMEZONE)"
+    )
+    lti_schedule: str = _setting("LMS_LTI_SCHEDULE", "0 7 * * *", "LTI daily cron (yesterday)")
+    lti_timeout_seconds: float = _setting(
+        "LMS_LTI_TIMEOUT_SECONDS", 180.0, "timeout of the day's attempts request"
+    )
+    lti_max_rejected_ratio: float = _setting(
+        "LMS_LTI_MAX_REJECTED_RATIO", 0.05, "rejected share of a course-day that blocks its stats"
+    )
+    sheets_credentials_set: bool = _setting(
+        "GOOGLE_SHEETS_CREDENTIALS_BASE64", False, "service account JSON, base64 (secret)"
+    )
+    sheets_spreadsheet_set: bool = _setting("SPREADSHEET_ID", False, "the report's sheet (secret)")
+    sheets_api_url: str = _setting(
+        "LMS_SHEETS_API_URL", "https://sheets.googleapis.com", "Sheets API root"
+    )
+    sheets_worksheet: str = _setting("LMS_SHEETS_WORKSHEET", "LTI daily stats", "worksheet title")
+    lti_sheet_link: str | None = _setting("LMS_LTI_SHEET_LINK", None, "sheet link in the email")
+    lti_dashboard_link: str | None = _setting(
+        "LMS_LTI_DASHBOARD_LINK", None, "dashboard link in the email"
+    )
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -154,6 +176,10 @@ class Settings:
     @property
     def moodle_day_timezone(self) -> str:
         return self.moodle_timezone or self.timezone
+
+    @property
+    def lti_day_timezone(self) -> str:
+        return self.lti_timezone or self.timezone
 
     @property
     def tracking_logs_path(self) -> str:

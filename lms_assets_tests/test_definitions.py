@@ -47,7 +47,11 @@ def test_every_asset_is_fresh_daily_pooled_and_backfills_in_one_run() -> None:
 
 
 def test_automation_is_registered() -> None:
-    assert {s.name for s in defs.schedules} == {"openedx_daily_schedule", "moodle_daily_schedule"}
+    assert {s.name for s in defs.schedules} == {
+        "openedx_daily_schedule",
+        "moodle_daily_schedule",
+        "lti_daily_schedule",
+    }
     assert {s.name for s in defs.sensors} == {
         "openedx_course_discovery",
         "moodle_course_discovery",
@@ -57,6 +61,8 @@ def test_automation_is_registered() -> None:
         "raw_data_after_inputs",
         "tracking_courses_after_split",
         "research_package_files",
+        "lti_course_discovery",
+        "lti_report_after_daily",
     }
 
 

@@ -7,8 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from lms_assets.lti.parsing import parse_day
 from lms_assets.partitions import today
 from lms_assets.sandbox import University
+from lms_assets.sandbox.lti_attempts import LtiAttemptsFeed
 
 
 def run_demo(tmp_path: Path) -> subprocess.CompletedProcess:
@@ -73,9 +75,15 @@ def test_demo_fills_the_sqlite_warehouse_with_every_sandbox_enrollment(tmp_path)
     # row-count checks, raw_data's inputs_pass_their_checks and tracking_features_present),
     # 11 Moodle, 9 tracking tables twice, 4 of the split (quarantine_ratio, course_keys_valid,
     # other_days_within_partitions, site_events_match_split); then one research-package run
-    # per course with 28 checks (24 of the 8 package tables, 4 of person_course).
-    assert "Runs: 10 (0 failed)" in first.stdout
-    assert "Checks: 186 passed, 0 failed" in first.stdout
+    # per course with 28 checks (24 of the 8 package tables, 4 of person_course); LTI: 7 in
+    # the one lti_daily run of the 7 days and 1 in each of the 7 days' report runs.
+    assert "Runs: 18 (0 failed)" in first.stdout
+    assert "Checks: 200 passed, 0 failed" in first.stdout
+    assert "7 sheet rows on the Sheets stand-in, 7 emails to the loopback SMTP server" in (
+        first.stdout
+    )
+    attempts = lti_attempts_per_day(tmp_path)
+    assert attempts == expected_lti_attempts(University(seed=5, n_courses=3, today=today()))
 
     university = University(seed=5, n_courses=3, today=today())
     rows = stored(tmp_path)
@@ -123,3 +131,23 @@ def test_demo_fills_the_sqlite_warehouse_with_every_sandbox_enrollment(tmp_path)
     assert second_tables.keys() == first_tables.keys()
     for name, table_rows in first_tables.items():
         assert second_tables[name] == table_rows, f"{name} differs on the second demo"
+    assert lti_attempts_per_day(tmp_path) == attempts
+
+
+def lti_attempts_per_day(tmp_path: Path) -> dict[str, int]:
+    with sqlite3.connect(tmp_path / "data" / "warehouse.sqlite") as conn:
+        return dict(
+            conn.execute(
+                "SELECT snapshot_date, COUNT(*) FROM lti_attempts GROUP BY snapshot_date"
+            ).fetchall()
+        )
+
+
+def expected_lti_attempts(university: University) -> dict[str, int]:
+    """What the sandbox serves for the 7 days before today, parsed as the pipeline does."""
+    feed = LtiAttemptsFeed(university)
+    expected = {}
+    for n in range(1, 8):
+        day = university.today - dt.timedelta(days=n)
+        expected[day.isoformat()] = parse_day(feed.day(day), day, "UTC").stored
+    return expected

@@ -39,11 +39,16 @@ RESEARCH_DOC = (
     "research_0001 research: the research-package tables (seed 004), on the research "
     "source's own branch"
 )
-# Two sources have a branch of their own (their migrations/ folders), each built on 0003:
-# both are heads, applied after the core line, and alembic_version holds both.
-BRANCH_DOCS = (RESEARCH_DOC, TRACKING_1_DOC)
-HEAD = "research_0001,tracking_0001"
-HEAD_ROWS = [("research_0001",), ("tracking_0001",)]
+LTI_DOC = (
+    "lti_0001 lti: lti_attempts, attempt_daily_stats and the BI views, "
+    "on the LTI source's own branch"
+)
+# Three sources have a branch of their own (their migrations/ folders): LTI's builds on the
+# baseline, the tracking and research ones on 0003. All three are heads, and
+# alembic_version holds the three. After the baseline, alembic applies them in this order.
+AFTER_BASELINE = (LTI_DOC, REVISION_2_DOC, REVISION_3_DOC, RESEARCH_DOC, TRACKING_1_DOC)
+HEAD = "lti_0001,research_0001,tracking_0001"
+HEAD_ROWS = [("lti_0001",), ("research_0001",), ("tracking_0001",)]
 DAY = dt.date(2026, 3, 2)
 LOADED = dt.datetime(2026, 3, 2, 7, 0, 0)
 COURSE = "course-v1:UNI+CS1+2026"
@@ -179,7 +184,7 @@ def test_a_warehouse_of_the_previous_release_is_adopted_and_upgraded(engine) -> 
 
     assert (result.adopted, result.applied, result.revision) == (
         True,
-        (REVISION_2_DOC, REVISION_3_DOC, *BRANCH_DOCS),
+        AFTER_BASELINE,
         HEAD,
     )
     assert stored(engine, enrollments, ENROLLMENT_COLUMNS) == ENROLLMENTS
@@ -206,7 +211,7 @@ def test_adoption_completes_what_the_previous_release_left(engine) -> None:
 
     assert (result.adopted, result.applied) == (
         True,
-        (REVISION_2_DOC, REVISION_3_DOC, *BRANCH_DOCS),
+        AFTER_BASELINE,
     )
     assert "problem_activity" in tables(engine)
     assert stored(engine, enrollments, ["user_id", "class_code"]) == [(1, None), (2, None)]
@@ -258,7 +263,7 @@ def test_an_empty_database_upgrades_to_head(engine) -> None:
 
     assert (result.adopted, result.applied, result.revision) == (
         False,
-        (BASELINE_DOC, REVISION_2_DOC, REVISION_3_DOC, *BRANCH_DOCS),
+        (BASELINE_DOC, *AFTER_BASELINE),
         HEAD,
     )
     assert tables(engine) == set(metadata.tables) | {"alembic_version"}
@@ -340,11 +345,7 @@ def test_two_concurrent_first_callers_both_succeed(url, engine, start: str) -> N
     assert not [d for d in did if isinstance(d, str)], did  # an error in a process
     did.sort(key=lambda d: len(d[1]))
 
-    migrated = (
-        (BASELINE_DOC, REVISION_2_DOC, REVISION_3_DOC, *BRANCH_DOCS)
-        if start == "empty"
-        else (REVISION_2_DOC, REVISION_3_DOC, *BRANCH_DOCS)
-    )
+    migrated = (BASELINE_DOC, *AFTER_BASELINE) if start == "empty" else AFTER_BASELINE
     assert did == [(False, ()), (start != "empty", migrated)]
     assert sorted(version(engine)) == HEAD_ROWS
     assert metadata_differences(engine) == []
@@ -358,9 +359,7 @@ def test_migrate_command_prints_the_applied_revisions(url, monkeypatch, capsys) 
     assert cli.main(["migrate"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         f"applied {BASELINE_DOC}",
-        f"applied {REVISION_2_DOC}",
-        f"applied {REVISION_3_DOC}",
-        *(f"applied {doc}" for doc in BRANCH_DOCS),
+        *(f"applied {doc}" for doc in AFTER_BASELINE),
         f"warehouse {shown} at revision {HEAD} (head)",
     ]
     assert cli.main(["migrate"]) == 0
@@ -374,9 +373,7 @@ def test_migrate_command_adopts_a_previous_release_warehouse(url, engine, monkey
     assert cli.main(["migrate"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "adopted the warehouse created before migrations (checked, stamped 0001)",
-        f"applied {REVISION_2_DOC}",
-        f"applied {REVISION_3_DOC}",
-        *(f"applied {doc}" for doc in BRANCH_DOCS),
+        *(f"applied {doc}" for doc in AFTER_BASELINE),
         f"warehouse {redacted(url)} at revision {HEAD} (head)",
     ]
 

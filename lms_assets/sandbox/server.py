@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from lms_assets.sandbox import payloads
+from lms_assets.sandbox.lti_attempts import LTI_PATH, LtiAttemptsFeed
 from lms_assets.sandbox.university import University
 
 MOOC_PREFIX = "/api/custom/v1"
@@ -156,6 +157,7 @@ class Sandbox:
         verbose: bool = False,
     ) -> None:
         self.university = university or University()
+        self.lti = LtiAttemptsFeed(self.university)  # seed 002's attempts API
         self.faults = faults or FaultConfig()
         self.session_id = session_id
         self.verbose = verbose
@@ -206,6 +208,7 @@ class Sandbox:
             "LMS_OPENEDX_BASE_URL": self.openedx_base_url,
             "LMS_OPENEDX_SESSION_ID": self.session_id,
             "LMS_H5P_BASE_URL": self.h5p_base_url,
+            **self.lti.environment(self.base_url),
         }
 
     def served_count(self, endpoint: str, status: int | None = None) -> int:
@@ -284,6 +287,8 @@ class Sandbox:
 
     def _dispatch(self, path: str, query: dict[str, str]) -> tuple[str, int, Any]:
         uni = self.university
+        if path.rstrip("/") == LTI_PATH:
+            return self.lti.handle(query)
         if path.rstrip("/") == MOOC_PREFIX + "/courses":
             return "courses", 200, self._page(path, query, payloads.courses(uni))
         if match := _MOOC_PATH.match(path):
