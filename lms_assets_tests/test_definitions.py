@@ -94,3 +94,9 @@ def test_demo_runs_belong_to_this_code_location(instance) -> None:
         f"__repository__@{location['python_module']['location_name']}"
     )
     assert run.tags[".dagster/repository"] == run.remote_job_origin.repository_origin.get_label()
+
+
+def test_every_job_sensor_and_schedule_says_what_it_does_in_the_users_words() -> None:
+    described = [*defs.jobs, *defs.sensors, *defs.schedules]
+    assert [d.name for d in described if not d.description] == []
+    assert [d.name for d in described if "seed 00" in d.description.lower()] == []

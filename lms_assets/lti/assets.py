@@ -235,7 +235,7 @@ def stats_rows(warehouse: WarehouseResource, scope: partitions.Scope) -> list[di
 def attempt_daily_stats(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    """Seed 002's daily statistics per course: attempts, users, success rate, runs, submits.
+    """Daily statistics of LTI attempts per course: attempts, users, success rate, runs, submits.
 
     Counted in SQL from the stored lti_attempts of the partitions (one query for the
     whole run), so a re-pull of the attempts followed by this gives the same figures

@@ -24,15 +24,14 @@ ASSETS = [assets.lti_attempts, assets.attempt_daily_stats]
 lti_daily = dg.define_asset_job(
     "lti_daily",
     selection=dg.AssetSelection.assets(*ASSETS),
-    description="Seed 002: a day's LTI attempts of every course (one API request), and the "
-    "daily stats.",
+    description="LTI: a day's attempts of every course (one API request), and the daily stats.",
 )
 
 
 lti_report = dg.define_asset_job(
     "lti_report",
     selection=dg.AssetSelection.assets(lti_daily_report),
-    description="Seed 002's Google Sheets row and success email of each day.",
+    description="LTI: the day's Google Sheets row and success email.",
 )
 
 
@@ -80,7 +79,7 @@ lti_daily_schedule = daily_course_schedule(
     lti_courses,
     cron=settings.current.lti_schedule,
     runs_for_day=yesterday_in_one_run,
-    description="Seed 002's 07:00 run: yesterday's attempts and stats of every known course.",
+    description="At 07:00: yesterday's LTI attempts and stats of every known course.",
 )
 
 lti_course_discovery = course_discovery_sensor(

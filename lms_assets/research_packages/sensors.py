@@ -23,11 +23,17 @@ JOB = "research_packages"
 research_packages_job = dg.define_asset_job(
     JOB,
     selection=dg.AssetSelection.assets(*PACKAGE_TABLES, "person_course"),
-    description="Seed 004: load a course's research data package, then person_course.",
+    description="Load a course's edX research data package (one export), then person_course.",
 )
 
 
-@dg.sensor(name="research_package_files", job=research_packages_job, minimum_interval_seconds=300)
+@dg.sensor(
+    name="research_package_files",
+    job=research_packages_job,
+    minimum_interval_seconds=300,
+    description="Notices new or changed research packages in LMS_RESEARCH_PACKAGES_DIR, "
+    "registers their courses and loads each (course, export date).",
+)
 def research_package_files(
     context: dg.SensorEvaluationContext, research_packages: ResearchPackageFolderResource
 ) -> dg.SensorResult | dg.SkipReason:

@@ -34,14 +34,14 @@ SPLIT_ASSET = dg.AssetKey("tracking_log_split")
 tracking_split_job = dg.define_asset_job(
     SPLIT_JOB,
     selection=dg.AssetSelection.assets("tracking_log_split"),
-    description="Seed 003: split a day's tracking-log files by course.",
+    description="Tracking logs: split a day's log files by course (and register the courses).",
 )
 tracking_courses_job = dg.define_asset_job(
     COURSES_JOB,
     selection=dg.AssetSelection.assets(
         "tracking_events", "learner_daily_activity", "video_engagement", "problem_activity"
     ),
-    description="Seed 003: load and aggregate each course's tracking events of a day.",
+    description="Tracking logs: load and aggregate each course's events of a day.",
 )
 
 
@@ -52,7 +52,13 @@ def _file_state(cursor: str | None) -> dict[str, dict[str, str]]:
     return {"seen": state.get("seen", {}), "outside": state.get("outside", {})}
 
 
-@dg.sensor(name="tracking_log_files", job=tracking_split_job, minimum_interval_seconds=300)
+@dg.sensor(
+    name="tracking_log_files",
+    job=tracking_split_job,
+    minimum_interval_seconds=300,
+    description="Notices new or changed files in LMS_TRACKING_LOG_DIR and splits the days "
+    "they hold; reports files outside the daily partitions.",
+)
 def tracking_log_files(
     context: dg.SensorEvaluationContext, tracking_logs: TrackingLogFolderResource
 ) -> dg.SensorResult | dg.SkipReason:
@@ -152,6 +158,8 @@ def split_requests(days: list[dt.date], run_key: str) -> list[dg.RunRequest]:
     name="tracking_courses_after_split",
     jobs=[tracking_split_job, tracking_courses_job],
     minimum_interval_seconds=60,
+    description="After any successful split (sensor, UI, CLI): loads the course tables of "
+    "the days that have events, and splits the other days the files hold.",
 )
 def tracking_courses_after_split(
     context: dg.SensorEvaluationContext,

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The README's screenshots: a fresh `lms-assets demo` in a scratch folder, the UI on it, and
+# headless Chromium (apt-get install chromium) on the pages a new user opens first.
+#   bash docs/screenshots/take.sh        (from the repository root, after make demo once)
+set -euo pipefail
+set -m  # background jobs get their own process group: the trap stops the UI and its children
+repo="$(cd "$(dirname "$0")/../.." && pwd)"
+work="$(mktemp -d)"
+port=3333
+trap 'kill -9 -- -$ui_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+cd "$work"
+"$repo/.venv/bin/lms-assets" demo > demo.log
+"$repo/.venv/bin/lms-assets" ui --port 0 --ui-port "$port" > ui.log 2>&1 &
+ui_pid=$!
+until curl -sf -o /dev/null "http://127.0.0.1:$port/"; do
+  kill -0 "$ui_pid" || { cat ui.log; exit 1; }
+  sleep 1
+done
+shoot() {  # name path [height]
+  chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
+    --window-size=1440,"${3:-900}" --virtual-time-budget=30000 \
+    --screenshot="$repo/docs/screenshots/$1.png" "http://127.0.0.1:$port/$2" 2>/dev/null
+}
+shoot catalog assets
+shoot raw_data assets/raw_data 1200
+shoot raw_data_events "assets/raw_data?view=events" 1200
+shoot overview overview/activity/timeline
+shoot jobs jobs
+shoot automation automation
+echo "screenshots in $repo/docs/screenshots/"
