@@ -71,6 +71,21 @@ class DemoReport:
     rows_of_today: dict[str, int] = field(default_factory=dict)  # tables with a day column
     enrollment_mismatches: list[str] = field(default_factory=list)
 
+    def record(
+        self, instance: dg.DagsterInstance, label: str, result: dg.ExecuteInProcessResult
+    ) -> None:
+        """Count a finished run and its checks; give it this code location's origin."""
+        attach_to_code_location(instance, result.run_id)
+        self.runs += 1
+        if not result.success:
+            self.failed_runs.append(f"{label} (run {result.run_id})")
+        for evaluation in result.get_asset_check_evaluations():
+            name = f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}"
+            if evaluation.passed:
+                self.checks_passed += 1
+            else:
+                self.checks_failed.append(f"{name} [{label}]")
+
     @property
     def ok(self) -> bool:
         return not (self.failed_runs or self.checks_failed or self.enrollment_mismatches)
@@ -182,16 +197,7 @@ def execute(
         run_config=QUIET_LOGS,
         raise_on_error=False,
     )
-    attach_to_code_location(instance, result.run_id)
-    report.runs += 1
-    if not result.success:
-        report.failed_runs.append(f"{run.label} (run {result.run_id})")
-    for evaluation in result.get_asset_check_evaluations():
-        name = f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}"
-        if evaluation.passed:
-            report.checks_passed += 1
-        else:
-            report.checks_failed.append(f"{name} [{run.label}]")
+    report.record(instance, run.label, result)
     status = "ok" if result.success else "FAILED"
     print(f"  {run.label} ({request.job_name}): {status} in {time.monotonic() - started:.1f}s")
 
@@ -249,16 +255,7 @@ def run_demo(sandbox: Sandbox) -> DemoReport:
         started = time.monotonic()
         lti = run_lti_demo(sandbox, instance, build_resources(config))
         for label, result in lti.runs:
-            attach_to_code_location(instance, result.run_id)
-            report.runs += 1
-            if not result.success:
-                report.failed_runs.append(f"{label} (run {result.run_id})")
-            for evaluation in result.get_asset_check_evaluations():
-                name = f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}"
-                if evaluation.passed:
-                    report.checks_passed += 1
-                else:
-                    report.checks_failed.append(f"{name} [{label}]")
+            report.record(instance, label, result)
         print(
             f"  LTI: {len(lti.runs)} runs in {time.monotonic() - started:.1f}s; "
             f"{len(lti.sheet_rows) - 1} sheet rows on the Sheets stand-in, "
