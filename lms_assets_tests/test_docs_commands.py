@@ -9,6 +9,7 @@ Only the suite itself (``make test``) is not run from inside the suite.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -119,6 +120,16 @@ def test_every_documented_command_runs_as_written(checkout, where, commands) -> 
             assert result.returncode == 0, f"{where}: {command!r}\n{result.stdout}{result.stderr}"
     finally:
         for server in servers:
-            if server.poll() is None:
-                os.killpg(server.pid, signal.SIGTERM)
-                server.wait(timeout=60)
+            stop(server)
+
+
+def stop(server: subprocess.Popen) -> None:
+    """Ctrl-C to the server's process group, as a user stops ``make ui`` (dagster dev then
+    stops its webserver, daemon and code servers); whatever is left after a minute is killed."""
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGINT)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        server.wait(timeout=60)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGKILL)  # grandchildren a graceful stop left behind
+    server.wait(timeout=60)
