@@ -34,7 +34,7 @@ lint: $(BIN)/.installed
 validate: $(BIN)/.installed
 	mkdir -p "$(DAGSTER_HOME)"
 	test -f "$(DAGSTER_HOME)/dagster.yaml" || printf 'telemetry:\n  enabled: false\n' > "$(DAGSTER_HOME)/dagster.yaml"
-	$(BIN)/dagster definitions validate -w workspace.yaml
+	$(BIN)/python -m lms_assets.dagster_cli definitions validate -w workspace.yaml
 
 bench: $(BIN)/.installed  ## benchmarks/ (see docs/benchmarks.md)
 	$(BIN)/python -m benchmarks

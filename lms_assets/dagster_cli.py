@@ -1,5 +1,6 @@
 """The dagster CLI, minus its advice to use ``dg`` (this is a code location run by the
-dagster CLI on purpose; ``dg`` needs a dg project). Used by ``lms-assets ui``."""
+dagster CLI on purpose; ``dg`` needs a dg project). Used by ``lms-assets ui`` and ``make validate``:
+``python -m lms_assets.dagster_cli <any dagster command>``."""
 
 import warnings
 
