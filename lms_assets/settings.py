@@ -69,7 +69,7 @@ class Settings:
         "folder of edX research data packages (default DATA_DIR/research_packages)",
     )
     pseudonym_key_set: bool = _setting(
-        "LMS_PSEUDONYM_KEY", False, "key of the optional HMAC pseudonyms (secret)"
+        "LMS_PSEUDONYM_KEY", False, "key of the optional HMAC pseudonyms (secret)", presence=True
     )
     http_timeout_seconds: float = _setting("LMS_HTTP_TIMEOUT_SECONDS", 30.0, "request timeout")
     http_max_retries: int = _setting("LMS_HTTP_MAX_RETRIES", 5, "retries per request")
@@ -110,9 +110,14 @@ class Settings:
         "LMS_LTI_MAX_REJECTED_RATIO", 0.05, "rejected share of a course-day that blocks its stats"
     )
     sheets_credentials_set: bool = _setting(
-        "GOOGLE_SHEETS_CREDENTIALS_BASE64", False, "service account JSON, base64 (secret)"
+        "GOOGLE_SHEETS_CREDENTIALS_BASE64",
+        False,
+        "service account JSON, base64 (secret)",
+        presence=True,
     )
-    sheets_spreadsheet_set: bool = _setting("SPREADSHEET_ID", False, "the report's sheet (secret)")
+    sheets_spreadsheet_set: bool = _setting(
+        "SPREADSHEET_ID", False, "the report's sheet (secret)", presence=True
+    )
     sheets_api_url: str = _setting(
         "LMS_SHEETS_API_URL", "https://sheets.googleapis.com", "Sheets API root"
     )
@@ -203,9 +208,9 @@ class Settings:
 
 def _parse(env: str, raw: str, default: Any) -> Any:
     kind = type(default)
+    if isinstance(default, bool):
+        return _flag(env, raw)
     try:
-        if isinstance(default, bool):
-            return _flag(env, raw)
         if isinstance(default, int):
             return int(raw)
         if isinstance(default, float):

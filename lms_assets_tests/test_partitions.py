@@ -132,3 +132,20 @@ def test_the_daily_dimension_starts_the_day_before_the_site_first_ran(tmp_path) 
         {"LMS_DATA_DIR": str(tmp_path), "LMS_PARTITIONS_START_DATE": "2024-09-01"}
     )
     assert chosen.partitions_start_date == "2024-09-01"  # the setting wins (to load history)
+
+
+def test_secrets_are_read_only_as_present_and_flags_as_true_or_false() -> None:
+    from lms_assets.settings import SettingError, Settings
+
+    secret_set = Settings.from_environment(
+        {"LMS_PSEUDONYM_KEY": "a site secret", "SPREADSHEET_ID": "1AbC", "LMS_SMTP_PASSWORD": "x"}
+    )
+    assert (secret_set.pseudonym_key_set, secret_set.sheets_spreadsheet_set) == (True, True)
+    assert (
+        Settings.from_environment(
+            {"LMS_RAW_DATA_WAITS_FOR_TRACKING": "false"}
+        ).raw_data_waits_for_tracking
+        is False
+    )
+    with pytest.raises(SettingError, match="LMS_RAW_DATA_WAITS_FOR_TRACKING='maybe' is not true"):
+        Settings.from_environment({"LMS_RAW_DATA_WAITS_FOR_TRACKING": "maybe"})
