@@ -115,6 +115,16 @@ class RequestStats:
         return {f"{prefix}_{k}": v for k, v in values.items() if v or k == "requests"}
 
 
+def unreachable(url: str, timeout_seconds: float = 10.0) -> str | None:
+    """Why nothing answers at ``url`` (e.g. "Connection error"), or None when something does,
+    whatever its status: the one-request probe of the preflight, without retries."""
+    try:
+        requests.get(url, timeout=timeout_seconds, allow_redirects=False)
+    except requests.RequestException as exc:
+        return type(exc).__name__.replace("Error", " error").strip()
+    return None
+
+
 def parse_retry_after(value: str | None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date)."""
     if not value:

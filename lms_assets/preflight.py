@@ -79,20 +79,18 @@ _ENDPOINTS = {
 def check_sources(resource_keys: Iterable[str]) -> None:
     """Each configured source answers: an HTTP API at its root (any status will do: it is
     up), the Moodle database to ``SELECT 1``. One line naming the first that does not."""
-    import requests
+    from lms_assets.http_client import unreachable
 
     for key in resource_keys:
         if key in _ENDPOINTS:
             what, env = _ENDPOINTS[key]
             url = os.environ.get(env, "")
-            try:
-                requests.get(url, timeout=10, allow_redirects=False)
-            except requests.RequestException as exc:
-                reason = type(exc).__name__.replace("Error", " error").strip()
+            reason = unreachable(url)
+            if reason is not None:
                 raise PreflightError(
                     f"{what} at {redacted(url)} does not answer ({reason}). Fix: check {env} "
                     "and that the host is reachable from here."
-                ) from None
+                )
         elif key == "moodle":
             url = os.environ.get("LMS_MOODLE_URL", "")
             try:

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from lms_assets.metadata import markdown_table
 from lms_assets.partitions import Partition, to_date
 from lms_assets.warehouse import WarehouseResource, partition_filter
-from lms_assets.warehouse.schema import metadata
+from lms_assets.warehouse.schema import CourseIdType, metadata
 
 
 def _table(name: str) -> sa.Table:
@@ -85,6 +85,36 @@ def unique_key(key: Sequence[str]) -> Rule:
         )
 
     return Rule("unique_key", f"One row per ({', '.join(key)}).", query)
+
+
+def unique_in_each_partition(key: Sequence[str]) -> Rule:
+    """One row per ``key`` within each course x date partition, grouped partition by partition.
+
+    What ``unique_key`` checks with the partition columns in the key, for runs of few
+    partitions over many rows (a research package: one partition, a million modules).
+    MariaDB answers ``GROUP BY course_id, snapshot_date, ...`` with a temporary table and
+    a filesort even under an equality on both (3.4 s for 250,000 courseware_modules rows),
+    and the grouping by the key alone from the primary key's order (0.4 s), so each
+    partition gets its own grouped SELECT.
+    """
+
+    def query(table: sa.Table, partitions: Sequence[Partition]) -> Any:
+        columns = [table.c[name] for name in key]
+        selects = [
+            sa.select(
+                sa.literal(p.course_id, CourseIdType).label("course_id"),
+                sa.literal(p.day, sa.Date).label("snapshot_date"),
+                *columns,
+                sa.func.count().label("copies"),
+            )
+            .where(partition_filter(table, [p]))
+            .group_by(*columns)
+            .having(sa.func.count() > 1)
+            for p in partitions
+        ] or [sa.select(*columns).where(sa.false())]
+        return selects[0] if len(selects) == 1 else sa.union_all(*selects)
+
+    return Rule("unique_key", f"One row per ({', '.join(key)}) in each partition.", query)
 
 
 def not_null(*columns: str) -> Rule:
