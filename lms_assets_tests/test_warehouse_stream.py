@@ -1,6 +1,5 @@
 """The one write path fed a stream of Arrow batches, on SQLite and MariaDB alike."""
 
-import datetime as dt
 from collections import Counter
 from collections.abc import Iterator
 
