@@ -104,7 +104,9 @@ print(json.dumps({{"seconds": seconds, "peak_mib": peak_memory_mib(), "stored": 
 
 def _ours(url: str, folder: Path) -> dict:
     code = MEASURE.format(url=url, course=COURSE, day=DAY.isoformat(), folder=str(folder))
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    # The export date must be a partition: the date dimension starts no later than it.
+    env = {**os.environ, "LMS_PARTITIONS_START_DATE": DAY.isoformat()}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     if done.returncode:
         raise RuntimeError(done.stderr[-3000:])
     return json.loads(done.stdout.strip().splitlines()[-1])
