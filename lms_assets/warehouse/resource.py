@@ -2,7 +2,8 @@
 
 ``replace_partitions`` deletes a set of partitions' rows and inserts their new
 rows (and the records rejected on the way) in ONE transaction, in batches of
-multi-row inserts. Re-running a partition therefore leaves identical rows, and a
+multi-row inserts (Arrow rows: LOAD DATA on MySQL/MariaDB, batch by batch for an
+``ArrowStream``). Re-running a partition therefore leaves identical rows, and a
 crash mid-write leaves the previous rows untouched.
 """
 
