@@ -237,8 +237,8 @@ class CourseReader:
     ) -> Iterator[Row]:
         """The file's rows, one at a time; refusals kept as they are met.
 
-        ``keyed_here=False`` leaves duplicate keys to the caller (``_drop_duplicates`` on
-        Arrow, which holds no Python set of every key) and adds each row's ``line``.
+        ``keyed_here=False`` leaves duplicate keys to the caller (``_first_of_each_key`` on
+        Arrow batches, which holds no Python set of every key) and adds each row's ``line``.
         """
         seen = set()
         name = self.files[file_table].name if file_table in self.files else file_table
