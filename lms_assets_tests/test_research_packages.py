@@ -81,7 +81,7 @@ def test_a_raw_cr_is_text_and_only_lf_ends_a_record() -> None:
     assert list(read_tsv(io.BytesIO(crlf), "f.sql")) == [(2, {"id": "1", "bio": "a\rb"})]
 
 
-def _materialize(folder: Path, warehouse, instance, courses_days, assets=None):
+def _materialize(folder: Path, warehouse, instance, courses_days, assets=None, resource=None):
     instance.add_dynamic_partitions(
         research_package_courses.name,
         sorted(
@@ -97,7 +97,8 @@ def _materialize(folder: Path, warehouse, instance, courses_days, assets=None):
                 instance=instance,
                 partition_key=Partition(course, day).partition_key,
                 resources={
-                    "research_packages": ResearchPackageFolderResource(path=str(folder)),
+                    "research_packages": resource
+                    or ResearchPackageFolderResource(path=str(folder)),
                     "warehouse": warehouse,
                 },
                 raise_on_error=False,
