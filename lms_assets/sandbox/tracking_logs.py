@@ -43,8 +43,10 @@ def _events(rng: random.Random, university: University, day: dt.date) -> Iterato
                 continue
             last = learner.last_activity
             assert last is not None  # a learner with a chance has been active
-            if day == last.date():  # the last active day: the session ends at last_activity
-                start = last.replace(tzinfo=dt.UTC) - dt.timedelta(seconds=rng.randint(60, 3600))
+            if day == last.date():
+                # The last active day: a session of at least one event ends at last_activity
+                # (the first step is at most 400 s), so the logs' last day is the API's.
+                start = last.replace(tzinfo=dt.UTC) - dt.timedelta(seconds=rng.randint(600, 3600))
                 moment = max(base, start)
                 clock = min(university.now, last + dt.timedelta(seconds=1)).replace(tzinfo=dt.UTC)
             else:
