@@ -191,7 +191,7 @@ def assert_semester(tmp_path: Path, university: University) -> None:
             (cs101,),
         ).fetchall()
         lti_last = conn.execute(
-            "SELECT MAX(created_at) FROM lti_attempts WHERE lti_user_id = ?",
+            "SELECT MAX(created_at) FROM lti_attempts WHERE user_id = ?",
             (lti_user_id(103089),),
         ).fetchone()[0]
         labels = conn.execute(
@@ -206,13 +206,14 @@ def assert_semester(tmp_path: Path, university: University) -> None:
                 "GROUP BY 1"
             ).fetchall()
         )
-    # The dropout's tracking events end on their last active day, in week 5; the one who
-    # stays is still there yesterday.
+    # Each one's tracking events end on their last active day: the dropout's in week 5, the
+    # other's in the last week (the 30th or the 1st of December on 2026-12-02).
     first_day = max(dropout.enrolled_at.date(), start).isoformat()
-    assert learner_days[0][0] == 101177 and learner_days[0][2] == semester[-1]
-    assert learner_days[1][0] == 103089 and learner_days[1][2] == last_day
+    assert learner_days[1] == (103089, learner_days[1][1], last_day)
     assert learner_days[1][1] >= first_day
-    assert lti_last is None or lti_last[:10] <= last_day
+    assert learner_days[0] == (101177, learner_days[0][1], stays.last_activity.date().isoformat())
+    assert stays.last_activity.date() >= today() - dt.timedelta(days=3)
+    assert lti_last[:10] == last_day  # LTI too: exercises on every active day, none after
     assert labels == [(101177, 0, 1), (103089, 1, 0)]  # retained and passed; dropout, failed
     assert by_weekday["5"] > 2 * by_weekday["0"]
     with sqlite3.connect(tmp_path / "data" / "moodle_sandbox.sqlite") as moodle:
