@@ -66,25 +66,29 @@ def batched_run_requests(
     run_key_prefix: str,
     courses_per_run: int | None = None,
     asset_selection: list[dg.AssetKey] | None = None,
+    last: dt.date | None = None,
 ) -> list[dg.RunRequest]:
-    """One RunRequest per ``courses_per_run`` courses, each over (course range) × ``day``.
+    """One RunRequest per ``courses_per_run`` courses, each over (course range) × ``day``
+    (× ``day``..``last`` when given: a single-run backfill of the days).
 
     ``course_keys`` must be in the order of the dynamic partition set, so that a
     chunk's first..last range holds exactly the chunk.
     """
     size = courses_per_run or settings.current.courses_per_run
+    last = last or day
+    days = day.isoformat() if last == day else f"{day.isoformat()}..{last.isoformat()}"
     requests = []
     for segment in valid_segments(course_keys):
         for start in range(0, len(segment), size):
             chunk = segment[start : start + size]
             requests.append(
                 dg.RunRequest(
-                    run_key=f"{run_key_prefix}:{day.isoformat()}:{chunk[0]}..{chunk[-1]}",
+                    run_key=f"{run_key_prefix}:{days}:{chunk[0]}..{chunk[-1]}",
                     job_name=job_name,
                     asset_selection=asset_selection,
                     tags={
                         RANGE_START_TAG: f"{chunk[0]}|{day.isoformat()}",
-                        RANGE_END_TAG: f"{chunk[-1]}|{day.isoformat()}",
+                        RANGE_END_TAG: f"{chunk[-1]}|{last.isoformat()}",
                         SOURCE_TAG: source_of_job(job_name),
                     },
                 )

@@ -16,8 +16,7 @@ from pathlib import Path
 # Only the sandbox here: the settings (and so the partitions) are read when first imported,
 # and main() may first give the demo its start date (see _demo_start_date).
 from lms_assets.sandbox.options import add_sandbox_options, sandbox_from
-
-DEMO_HISTORY_DAYS = 7  # the sandbox's days of logs the demo loads (LTI: the last 7 days)
+from lms_assets.sandbox.semester import semester_start
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
@@ -147,16 +146,17 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _demo_start_date(command: str) -> None:
-    """Before anything reads the settings: a new demo's daily dimension starts a week back,
-    so the sandbox's week of logs can be loaded; written where every later process (make
-    ui, the CLI) reads it. A chosen LMS_PARTITIONS_START_DATE or an existing file wins."""
+    """Before anything reads the settings: a new demo's daily dimension starts on the first
+    day of the sandbox's semester, so its whole history of logs can be loaded; written where
+    every later process (make ui, the CLI) reads it. A chosen LMS_PARTITIONS_START_DATE or
+    an existing file wins (the demo then loads the semester from that day on)."""
     if command not in ("demo", "ui") or os.environ.get("LMS_PARTITIONS_START_DATE"):
         return
     data_dir = Path(os.environ.get("LMS_DATA_DIR") or "data").resolve()
     marker = data_dir / "partitions_start_date"
     if not marker.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        start = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=DEMO_HISTORY_DAYS)
+        start = semester_start(dt.datetime.now(dt.UTC).date())
         marker.write_text(start.isoformat() + "\n")
 
 

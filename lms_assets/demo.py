@@ -1,4 +1,5 @@
-"""The main job of ``make demo``: sandbox up, courses registered, whole graph materialized.
+"""The main job of ``make demo``: sandbox up, courses registered, the semester's logs
+backfilled (a few single-run backfills), today's snapshots and features materialized.
 
 Runs against a persistent Dagster instance (``DAGSTER_HOME``, default
 ``.dagster_home``) and the embedded SQLite warehouse, so ``make ui`` afterwards
@@ -31,6 +32,7 @@ from lms_assets.openedx.resources import OpenEdxApiResource
 from lms_assets.research_packages import demo as research_demo
 from lms_assets.sandbox import Sandbox
 from lms_assets.sandbox.moodle_db import write_moodle_database
+from lms_assets.sandbox.semester import semester_days
 from lms_assets.sandbox.tracking_logs import write_tracking_logs
 from lms_assets.warehouse import WarehouseResource
 from lms_assets.warehouse.schema import registered_metadata
@@ -123,7 +125,11 @@ def prepare_sandbox_sources(sandbox: Sandbox, moodle_url: str | None = None) -> 
     env["LMS_H5P_MAX_CONCURRENCY"] = os.environ.get("LMS_H5P_MAX_CONCURRENCY", "16")
     site = write_moodle_database(sandbox.university, env["LMS_MOODLE_URL"])
     print(f"Sandbox Moodle {redacted(env['LMS_MOODLE_URL'])}: {site.log_rows} log rows")
-    files = write_tracking_logs(sandbox.university, Path(env["LMS_TRACKING_LOG_DIR"]))
+    files = write_tracking_logs(
+        sandbox.university,
+        Path(env["LMS_TRACKING_LOG_DIR"]),
+        days=semester_days(sandbox.university.today),
+    )
     print(f"Sandbox tracking logs: {len(files)} files in {env['LMS_TRACKING_LOG_DIR']}")
     return env
 
@@ -140,44 +146,72 @@ def register_sandbox_courses(instance: dg.DagsterInstance, api: OpenEdxApiResour
 DEMO_TAGS = {"lms/launched_by": "demo"}
 
 
-def demo_runs(courses: list[str], moodle_courses: list[str], day: dt.date) -> list[DemoRun]:
-    """The morning of ``day`` as the schedules and sensors would request it, in dependency
-    order: today's snapshots; Moodle's counts of today and log of yesterday (its schedule's
-    own plan); the split of the log files of yesterday and today (one run over both days);
-    each course's tracking tables of those days; then raw_data once all of its inputs are
-    stored (features/automation.py). The sandbox's clock stands at midnight, so yesterday
-    is the last day with activity, as on a real site before the day's logs rotate."""
-    from lms_assets.moodle.definitions import counts_today_logs_yesterday
+def backfill_start(university_start: dt.date) -> dt.date:
+    """The first day the demo backfills: the semester's first, unless the partitions start
+    later (a data/partitions_start_date kept from an earlier demo; make clean resets it)."""
+    return max(university_start, partitions.to_date(partitions.daily_partitions.start))
+
+
+def demo_runs(
+    courses: list[str], moodle_courses: list[str], day: dt.date, first: dt.date | None = None
+) -> list[DemoRun]:
+    """The semester's log days ``first``..``day`` as single-run backfills, then the morning
+    of ``day`` as the schedules would request it, in dependency order: today's snapshots;
+    Moodle's counts of today and its log and report of ``first``..yesterday (one run per
+    batch of courses); the split of the log files of ``first``..today (one run); each
+    batch of courses' tracking tables of those days (one run); then raw_data of today once
+    all of its inputs are stored (features/automation.py). The sandbox's clock stands at
+    midnight, so yesterday is the last day with activity, as on a real site before the
+    day's logs rotate. ``first`` defaults to yesterday: the morning alone."""
     from lms_assets.tracking.sensors import COURSES_JOB, SPLIT_JOB
 
     yesterday = day - dt.timedelta(days=1)
+    first = min(first or yesterday, yesterday)
 
-    def batched(label: str, job: str, keys: list[str], on: dt.date) -> list[DemoRun]:
+    def batched(
+        label: str,
+        job: str,
+        keys: list[str],
+        on: dt.date,
+        last: dt.date | None = None,
+        selection: list[dg.AssetKey] | None = None,
+    ) -> list[DemoRun]:
+        days = f"{on}" if last in (None, on) else f"{on}..{last}"
         return [
-            DemoRun(f"{label} of {on}", request)
-            for request in batched_run_requests(job, keys, on, run_key_prefix="demo")
+            DemoRun(f"{label} of {days}", request)
+            for request in batched_run_requests(
+                job, keys, on, run_key_prefix="demo", asset_selection=selection, last=last
+            )
         ]
 
     split = dg.RunRequest(
         job_name=SPLIT_JOB,
         tags={
             SOURCE_TAG: "tracking",
-            RANGE_START_TAG: yesterday.isoformat(),
+            RANGE_START_TAG: first.isoformat(),
             RANGE_END_TAG: day.isoformat(),
         },
     )
+    moodle_logs = [dg.AssetKey("activity_counts"), dg.AssetKey("user_activity")]
     return [
         *batched("Open edX snapshots", "openedx_daily", courses, day),
-        *(
-            DemoRun(
-                "Moodle " + ", ".join(k.to_user_string() for k in request.asset_selection or []),
-                request,
-            )
-            for request in counts_today_logs_yesterday("moodle_daily", moodle_courses, day)
+        *batched(
+            "Moodle user_counts",
+            "moodle_daily",
+            moodle_courses,
+            day,
+            selection=[dg.AssetKey("user_counts")],
         ),
-        DemoRun(f"tracking-log split of {yesterday} and {day}", split),
-        *batched("tracking tables", COURSES_JOB, courses, yesterday),
-        *batched("tracking tables", COURSES_JOB, courses, day),
+        *batched(
+            "Moodle activity_counts, user_activity",
+            "moodle_daily",
+            moodle_courses,
+            first,
+            last=yesterday,
+            selection=moodle_logs,
+        ),
+        DemoRun(f"tracking-log split of {first}..{day}", split),
+        *batched("tracking tables", COURSES_JOB, courses, first, last=day),
         *batched("raw_data", "raw_data_daily", courses, day),
     ]
 
@@ -219,6 +253,7 @@ def run_demo(sandbox: Sandbox) -> DemoReport:
     moodle = MoodleDatabaseResource(url=moodle_url)
     api = OpenEdxApiResource(base_url=sandbox.openedx_base_url, session_id=sandbox.session_id)
     today = partitions.today()
+    first = backfill_start(sandbox.university.semester_start)
 
     with dg.DagsterInstance.get() as instance:
         courses = register_sandbox_courses(instance, api)
@@ -232,9 +267,16 @@ def run_demo(sandbox: Sandbox) -> DemoReport:
             f"Sandbox {sandbox.base_url}: {len(courses)} Open edX courses, "
             f"{len(moodle_courses)} Moodle courses ("
             + ", ".join(f"{c} = {shortnames.get(c, '?')}" for c in moodle_courses)
-            + f"); materializing {today} through the daily jobs"
+            + f"); backfilling the semester's logs {first}..{today} and materializing "
+            f"{today} through the daily jobs"
         )
-        for run in demo_runs(courses, moodle_courses, today):
+        if first > sandbox.university.semester_start:
+            print(
+                f"  the partitions start on {first}, after the semester's first day "
+                f"{sandbox.university.semester_start}: its earlier days are not loaded "
+                "(make clean, or LMS_PARTITIONS_START_DATE, to load them)"
+            )
+        for run in demo_runs(courses, moodle_courses, today, first):
             execute(run, definitions, instance, report)
 
         # The research packages: the source's job per (course, export date), after the
@@ -247,13 +289,14 @@ def run_demo(sandbox: Sandbox) -> DemoReport:
                 report,
             )
 
-        # LTI attempts: the last 7 days in one lti_daily run, then each day's report (the
-        # row on a Sheets stand-in, the success email to a loopback SMTP server).
+        # LTI attempts: the semester in one lti_daily run, then its reports in one run (a
+        # row per day on a Sheets stand-in, a success email per day to a loopback SMTP
+        # server).
         from lms_assets.definitions import build_resources
         from lms_assets.lti.demo import run_lti_demo
 
         started = time.monotonic()
-        lti = run_lti_demo(sandbox, instance, build_resources(config))
+        lti = run_lti_demo(sandbox, instance, build_resources(config), days=(today - first).days)
         for label, result in lti.runs:
             report.record(instance, label, result)
         print(

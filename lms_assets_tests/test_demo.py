@@ -10,7 +10,7 @@ from pathlib import Path
 from lms_assets.lti.parsing import parse_day
 from lms_assets.partitions import today
 from lms_assets.sandbox import University
-from lms_assets.sandbox.lti_attempts import LtiAttemptsFeed
+from lms_assets.sandbox.lti_attempts import LtiAttemptsFeed, lti_user_id
 
 
 def run_demo(tmp_path: Path) -> subprocess.CompletedProcess:
@@ -25,7 +25,7 @@ def run_demo(tmp_path: Path) -> subprocess.CompletedProcess:
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,  # about 3 minutes alone on 2 cores; the machine may be shared
         check=False,
     )
 
@@ -68,24 +68,27 @@ def test_demo_fills_the_sqlite_warehouse_with_every_sandbox_enrollment(tmp_path)
     first = run_demo(tmp_path)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "Demo succeeded." in first.stdout
-    # The morning's runs (3 courses are one batch): today's snapshots, Moodle's counts of
-    # today and log of yesterday, one split over yesterday and today, the tracking tables of
-    # each of those days, raw_data. Each check is evaluated once per run for all of its
-    # partitions: 69 Open edX and raw_data checks (44, 23 of the rejection, NULL and
-    # row-count checks, raw_data's inputs_pass_their_checks and tracking_features_present),
-    # 11 Moodle, 9 tracking tables twice, 4 of the split (quarantine_ratio, course_keys_valid,
-    # other_days_within_partitions, site_events_match_split); then one research-package run
-    # per course with 28 checks (24 of the 8 package tables, 4 of person_course); LTI: 7 in
-    # the one lti_daily run of the 7 days and 1 in each of the 7 days' report runs.
-    assert "Runs: 18 (0 failed)" in first.stdout
-    assert "Checks: 200 passed, 0 failed" in first.stdout
-    assert "7 sheet rows on the Sheets stand-in, 7 emails to the loopback SMTP server" in (
+    # The runs (3 courses are one batch): today's snapshots; Moodle's counts of today and
+    # one backfill of its log of the semester up to yesterday; one split of the semester's
+    # log days up to today and one backfill of the tracking tables of those days; raw_data.
+    # Each check is evaluated once per run for all of its partitions: 69 Open edX and
+    # raw_data checks (44, 23 of the rejection, NULL and row-count checks, raw_data's
+    # inputs_pass_their_checks and tracking_features_present), 11 Moodle, 9 tracking tables,
+    # 4 of the split (quarantine_ratio, course_keys_valid, other_days_within_partitions,
+    # site_events_match_split); then one research-package run per course with 28 checks (24
+    # of the 8 package tables, 4 of person_course); LTI: 7 in the one lti_daily run of the
+    # semester's days and 1 in the one report run over them.
+    assert "Runs: 11 (0 failed)" in first.stdout
+    assert "Checks: 185 passed, 0 failed" in first.stdout
+    university = University(seed=5, n_courses=3, today=today())
+    days = (today() - university.semester_start).days  # the semester's days before today
+    assert f"{days} sheet rows on the Sheets stand-in, {days} emails to the loopback SMTP" in (
         first.stdout
     )
     attempts = lti_attempts_per_day(tmp_path)
-    assert attempts == expected_lti_attempts(University(seed=5, n_courses=3, today=today()))
+    assert attempts == expected_lti_attempts(university, days)
+    assert_semester(tmp_path, university)
 
-    university = University(seed=5, n_courses=3, today=today())
     rows = stored(tmp_path)
     per_course = {c: sum(1 for r in rows if r[0] == c) for c in university.courses}
     assert per_course == {c: len(course.learners) for c, course in university.courses.items()}
@@ -102,7 +105,8 @@ def test_demo_fills_the_sqlite_warehouse_with_every_sandbox_enrollment(tmp_path)
         ).fetchall()
         report = conn.execute(
             "SELECT course_id, snapshot_date, course_shortname, num_students FROM user_activity "
-            "ORDER BY course_id"
+            "WHERE snapshot_date = ? ORDER BY course_id",
+            (yesterday,),
         ).fetchall()
     assert packaged == (len(rows), len(rows))
     assert counts == [
@@ -110,7 +114,8 @@ def test_demo_fills_the_sqlite_warehouse_with_every_sandbox_enrollment(tmp_path)
         for i, course in enumerate(university.courses.values())
     ]
     # Yesterday's report, as the 02:00 schedule makes it; its head count comes from
-    # yesterday's user_counts snapshot, which a site's first morning does not have.
+    # yesterday's user_counts snapshot, which a site's first morning does not have (nor
+    # any of the backfilled days: the head counts are a snapshot of the day).
     assert report == [
         (str(i + 2), yesterday, course.course_id.split("+")[1], None)
         for i, course in enumerate(university.courses.values())
@@ -143,11 +148,76 @@ def lti_attempts_per_day(tmp_path: Path) -> dict[str, int]:
         )
 
 
-def expected_lti_attempts(university: University) -> dict[str, int]:
-    """What the sandbox serves for the 7 days before today, parsed as the pipeline does."""
+def expected_lti_attempts(university: University, days: int) -> dict[str, int]:
+    """What the sandbox serves for the ``days`` days before today, parsed as the pipeline does."""
     feed = LtiAttemptsFeed(university)
     expected = {}
-    for n in range(1, 8):
+    for n in range(1, days + 1):
         day = university.today - dt.timedelta(days=n)
         expected[day.isoformat()] = parse_day(feed.day(day), day, "UTC").stored
     return expected
+
+
+def assert_semester(tmp_path: Path, university: University) -> None:
+    """The warehouse holds the whole semester, and what the generator planned for a learner
+    is what the logs, the APIs and raw_data's labels say at the end."""
+    start = university.semester_start
+    semester = [(start + dt.timedelta(days=n)).isoformat() for n in range((today() - start).days)]
+    week5_end = start + dt.timedelta(days=5 * 7 - 1)  # the Sunday ending term week 5
+    cs101 = university.course_id_for(0)
+    # Learner 103089 of CS101 (seed 5): engagement 0.23, enrolled before the term, planned
+    # to drop out in week 5, unenrolled; 11.3% graded. Learner 101177: engagement 0.87,
+    # stays, 87.7%.
+    dropout = university.courses[cs101].by_user[103089]
+    stays = university.courses[cs101].by_user[101177]
+    assert (dropout.behaviour, dropout.dropout_week, dropout.is_active) == ("dropout", 5, False)
+    assert dropout.grade_percentage == 11.3
+    assert (stays.behaviour, stays.dropout_week, stays.grade_percentage) == ("engaged", None, 87.7)
+    last_day = dropout.last_activity.date().isoformat()
+    assert start + dt.timedelta(weeks=4) <= dropout.last_activity.date() <= week5_end
+    with sqlite3.connect(tmp_path / "data" / "warehouse.sqlite") as conn:
+
+        def days_of(table: str) -> list[str]:
+            query = f"SELECT DISTINCT snapshot_date FROM {table} ORDER BY 1"
+            return [day for (day,) in conn.execute(query)]
+
+        # Every day of the semester up to yesterday has activity in each log source.
+        assert days_of("learner_daily_activity") == semester
+        assert days_of("activity_counts") == semester
+        assert days_of("lti_attempts") == semester
+        learner_days = conn.execute(
+            "SELECT user_id, MIN(snapshot_date), MAX(snapshot_date) FROM learner_daily_activity "
+            "WHERE course_id = ? AND user_id IN (103089, 101177) GROUP BY user_id ORDER BY 1",
+            (cs101,),
+        ).fetchall()
+        lti_last = conn.execute(
+            "SELECT MAX(created_at) FROM lti_attempts WHERE user_id = ?",
+            (lti_user_id(103089),),
+        ).fetchone()[0]
+        labels = conn.execute(
+            "SELECT user_id, is_dropout, is_passed FROM raw_data WHERE course_id = ? "
+            "AND snapshot_date = ? AND user_id IN (103089, 101177) ORDER BY 1",
+            (cs101, today().isoformat()),
+        ).fetchall()
+        # The weekly rhythm: Fridays (deadline day) are busier than Sundays, every week.
+        by_weekday = dict(
+            conn.execute(
+                "SELECT strftime('%w', snapshot_date), SUM(events) FROM learner_daily_activity "
+                "GROUP BY 1"
+            ).fetchall()
+        )
+    # Each one's tracking events end on their last active day: the dropout's in week 5, the
+    # other's in the last week (the 30th or the 1st of December on 2026-12-02).
+    first_day = max(dropout.enrolled_at.date(), start).isoformat()
+    assert learner_days[1] == (103089, learner_days[1][1], last_day)
+    assert learner_days[1][1] >= first_day
+    assert learner_days[0] == (101177, learner_days[0][1], stays.last_activity.date().isoformat())
+    assert stays.last_activity.date() >= today() - dt.timedelta(days=3)
+    assert lti_last[:10] == last_day  # LTI too: exercises on every active day, none after
+    assert labels == [(101177, 0, 1), (103089, 1, 0)]  # retained and passed; dropout, failed
+    assert by_weekday["5"] > 2 * by_weekday["0"]
+    with sqlite3.connect(tmp_path / "data" / "moodle_sandbox.sqlite") as moodle:
+        moodle_last = moodle.execute(
+            "SELECT MAX(timecreated) FROM mdl_logstore_standard_log WHERE userid = 103089"
+        ).fetchone()[0]
+    assert dt.datetime.fromtimestamp(moodle_last, dt.UTC).date() <= week5_end

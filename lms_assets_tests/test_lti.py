@@ -131,3 +131,13 @@ def test_a_day_above_the_rejected_ratio_keeps_the_stored_attempts_and_blocks_the
         e for e in result.get_step_success_events() if e.step_key == "attempt_daily_stats"
     ]
     assert stats_runs == []  # blocked
+
+
+def test_stats_round_a_half_up_as_the_recount_check_does() -> None:
+    """81 correct of 160 submits is 50.625%: SQL's ROUND (the stats_match_recount check)
+    says 50.63, Python's round() 50.62; the stored figure must be SQL's."""
+    from lms_assets.lti.assets import _ratio
+
+    assert round(100 * 81 / 160, 2) == 50.62  # the tie Python rounds to even
+    assert _ratio(100 * 81, 160) == 50.63
+    assert _ratio(7, 4) == 1.75 and _ratio(2, 3) == 0.67

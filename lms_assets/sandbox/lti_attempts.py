@@ -4,9 +4,10 @@
 behind seed 002: one JSON list of every attempt of the client (all courses) whose
 ``created_at`` lies in [start, end], both ends included, timestamps in the feed's clock
 (``timezone``). A wrong client or key gets 403. Every attempt follows from the seed,
-the course, the day and the learner's behaviour: engaged learners come most days and
-solve most exercises after a few runs, struggling ones less, dropouts hardly; weekends
-are quieter. With ``bad_records`` each day also carries one record of every kind seed
+the course, the day and the learner (semester.py): a learner works on exercises on a
+share of their active days, solves more the more engaged they are, never after their
+last active day (a dropout's week); the rhythm is the semester's (Friday deadlines,
+quiet weekends). With ``bad_records`` each day also carries one record of every kind seed
 002's validator refuses, a duplicate and unparseable passback_params (``BAD_RECORDS``),
 plus attempts whose course only the sourcedid tells, or nothing does.
 """
@@ -19,7 +20,8 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from lms_assets.sandbox.university import DROPOUT, ENGAGED, Course, Learner, University
+from lms_assets.sandbox.semester import active_chance
+from lms_assets.sandbox.university import Course, Learner, University
 
 LTI_PATH = "/lti/api/v1/attempts"
 DEFAULT_CLIENT = "sandbox-client"
@@ -28,9 +30,15 @@ FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 LMS_HOST = "lms.sandbox.edu"
 MAX_DAYS_PER_REQUEST = 31
 
-# Per behaviour: chance of being active on a weekday, and of a submit being correct.
-ACTIVITY = {ENGAGED: (0.5, 0.6), "struggling": (0.25, 0.35), DROPOUT: (0.04, 0.2)}
-WEEKEND_FACTOR = 0.5
+# Of a learner's active days (semester.active_chance), the share with exercises: all of
+# them, so a quiet Saturday still has enough attempts that the day's fixed set of refused
+# records (BAD_RECORDS) stays under the default 5% rejected-ratio gate.
+LTI_SHARE = 1.0
+
+
+def correct_chance(learner: Learner) -> float:
+    """The chance that a submit is correct: 15% at engagement 0, 75% at 1."""
+    return 0.15 + 0.6 * learner.engagement
 
 
 def lti_user_id(user_id: int) -> str:
@@ -61,20 +69,24 @@ def passback_params(course_id: str, block: str, anonymous_id: str) -> str:
 def _learner_day(
     rng: random.Random, course: Course, learner: Learner, day: dt.date, blocks: list[str]
 ) -> list[dict[str, Any]]:
-    chance, correct_chance = ACTIVITY.get(learner.behaviour, ACTIVITY["struggling"])
-    if day.weekday() >= 5:
-        chance *= WEEKEND_FACTOR
-    if learner.last_activity is None or rng.random() >= chance:
+    chance = LTI_SHARE * active_chance(learner, day, course.start)
+    if chance == 0.0 or rng.random() >= chance:
         return []
+    assert learner.last_activity is not None
+    solve = correct_chance(learner)
     anonymous = lti_user_id(learner.user_id)
     moment = dt.datetime.combine(day, dt.time(8)) + dt.timedelta(seconds=rng.uniform(0, 15 * 3600))
     end_of_day = dt.datetime.combine(day, dt.time.max)
+    if day == learner.last_activity.date():  # nothing after the learner's last activity
+        end_of_day = learner.last_activity
+        earlier = min(moment, end_of_day - dt.timedelta(minutes=30))
+        moment = max(dt.datetime.combine(day, dt.time()), earlier)
     attempts = []
     for block in rng.sample(blocks, rng.randint(1, min(3, len(blocks)))):
         params = passback_params(course.course_id, block, anonymous)
         tries = [("run", None)] * rng.randint(0, 4)
         for _ in range(3):
-            solved = rng.random() < correct_chance
+            solved = rng.random() < solve
             tries.append(("submit", 1 if solved else 0))
             if solved:
                 break

@@ -18,7 +18,8 @@ import sqlalchemy as sa
 
 from lms_assets.db import get_engine
 from lms_assets.moodle.xmldb import moodle_metadata
-from lms_assets.sandbox.university import DROPOUT, ENGAGED, University
+from lms_assets.sandbox.semester import active_chance
+from lms_assets.sandbox.university import University
 
 ROLES = [
     (1, "manager", "manager"),
@@ -45,8 +46,6 @@ MODULES = [
     "mod_url",
     "mod_label",
 ]
-# Learners' chance of being active on a given day, by behaviour.
-DAILY_ACTIVITY = {ENGAGED: 0.6, "struggling": 0.3, DROPOUT: 0.15}
 BATCH = 5000
 
 
@@ -107,15 +106,17 @@ def _insert(conn: sa.Connection, table: sa.Table, rows: Iterable[dict[str, Any]]
 
 
 def write_moodle_database(
-    university: University, url: str, prefix: str = "mdl_", days: int = 60
+    university: University, url: str, prefix: str = "mdl_", days: int | None = None
 ) -> MoodleSandbox:
-    """(Re)create the sandbox Moodle database at ``url``; idempotent."""
+    """(Re)create the sandbox Moodle database at ``url``; idempotent. Its log holds the
+    last ``days`` days (default: the semester so far, today included)."""
     metadata = moodle_metadata(prefix)
     engine = get_engine(url)
     metadata.drop_all(engine)
     metadata.create_all(engine)
     t = metadata.tables
     now = university.now
+    days = days if days is not None else (university.today - university.semester_start).days
     epoch = lambda moment: int(moment.replace(tzinfo=dt.UTC).timestamp())  # noqa: E731
 
     courses = list(university.courses.values())
@@ -264,7 +265,8 @@ def write_moodle_database(
                     start = max(first_day, learner.enrolled_at.date())
                     day = start
                     while day <= learner.last_activity.date():
-                        if rng.random() < DAILY_ACTIVITY[learner.behaviour]:
+                        chance = active_chance(learner, day, c.start)
+                        if chance and rng.random() < chance:
                             yield from _day_of_events(
                                 rng,
                                 cid,

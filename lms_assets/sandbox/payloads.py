@@ -53,6 +53,16 @@ def courses(university: University) -> list[dict[str, Any]]:
             "start": c.start.isoformat(),
             "end": c.end.isoformat(),
             "enrollment_count": len(c.learners),
+            # The code's run history (not in seed 000): the finished runs and this one.
+            "runs": [
+                {
+                    "course_id": run.course_id,
+                    "start": run.start.isoformat(),
+                    "end": run.end.isoformat(),
+                    "status": run.status(university.today),
+                }
+                for run in c.runs
+            ],
         }
         for c in university.courses.values()
     ]

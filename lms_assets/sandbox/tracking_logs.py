@@ -16,9 +16,9 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
-from lms_assets.sandbox.university import DROPOUT, ENGAGED, University
+from lms_assets.sandbox.semester import active_chance, released_share
+from lms_assets.sandbox.university import University
 
-DAILY_ACTIVITY = {ENGAGED: 0.6, "struggling": 0.3, DROPOUT: 0.15}
 OLD_STYLE_COURSE = "SANDBOX/LEGACY101/2019"
 
 
@@ -32,16 +32,26 @@ def _line(rng: random.Random, record: dict) -> str:
 
 def _events(rng: random.Random, university: University, day: dt.date) -> Iterator[dict]:
     base = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-    clock = university.now.replace(tzinfo=dt.UTC)
     for course in university.courses.values():
+        # The content released so far: this week's problems and videos join the earlier ones.
+        share = released_share(course.start, course.end, day)
+        videos = course.video_content_ids[: max(1, round(share * len(course.video_content_ids)))]
+        problems = course.h5p_content_ids[: max(1, round(share * len(course.h5p_content_ids)))]
         for learner in course.learners:
-            if learner.last_activity is None or not (
-                learner.enrolled_at.date() <= day <= learner.last_activity.date()
-            ):
+            chance = active_chance(learner, day, course.start)
+            if chance == 0.0 or rng.random() >= chance:
                 continue
-            if rng.random() >= DAILY_ACTIVITY[learner.behaviour]:
-                continue
-            moment = base + dt.timedelta(seconds=rng.randint(0, 80_000))
+            last = learner.last_activity
+            assert last is not None  # a learner with a chance has been active
+            if day == last.date():
+                # The last active day: a session of at least one event ends at last_activity
+                # (the first step is at most 400 s), so the logs' last day is the API's.
+                start = last.replace(tzinfo=dt.UTC) - dt.timedelta(seconds=rng.randint(600, 3600))
+                moment = max(base, start)
+                clock = min(university.now, last + dt.timedelta(seconds=1)).replace(tzinfo=dt.UTC)
+            else:
+                moment = base + dt.timedelta(seconds=rng.randint(0, 80_000))
+                clock = university.now.replace(tzinfo=dt.UTC)
             session = f"{learner.user_id:x}{day:%m%d}"
             context = {"user_id": learner.user_id, "course_id": course.course_id, "path": "/event"}
             common = {"username": learner.username, "session": session, "host": "lms.sandbox"}
@@ -61,8 +71,8 @@ def _events(rng: random.Random, university: University, day: dt.date) -> Iterato
                         "context": context,
                         "event": {"GET": {}, "POST": {}},
                     }
-                elif kind < 0.6 and course.video_content_ids:
-                    video = rng.choice(course.video_content_ids)
+                elif kind < 0.6 and videos:
+                    video = rng.choice(videos)
                     event_type = rng.choice(["play_video", "pause_video", "seek_video"])
                     payload = {
                         "id": f"video-{video}",
@@ -80,13 +90,10 @@ def _events(rng: random.Random, university: University, day: dt.date) -> Iterato
                         "context": ctx,
                         "event": json.dumps(payload),
                     }
-                elif kind < 0.85 and course.h5p_content_ids:
-                    problem = rng.choice(course.h5p_content_ids)
-                    success = (
-                        "correct"
-                        if rng.random() < (0.8 if learner.behaviour == ENGAGED else 0.4)
-                        else "incorrect"
-                    )
+                elif kind < 0.85 and problems:
+                    problem = rng.choice(problems)
+                    correct = rng.random() < 0.25 + 0.65 * learner.engagement
+                    success = "correct" if correct else "incorrect"
                     yield {
                         **common,
                         "event_source": "server",
@@ -113,12 +120,15 @@ def _events(rng: random.Random, university: University, day: dt.date) -> Iterato
 
 
 def write_tracking_logs(university: University, folder: Path, days: int = 2) -> list[Path]:
-    """Write the last ``days`` days (today included) of tracking logs; returns the files."""
+    """Write the last ``days`` days (today included) of tracking logs; returns the files.
+
+    Each day has its own dice (seed and date), so a day's file is the same whatever the
+    number of days written (the demo writes the semester, tests two days)."""
     folder.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(f"{university.seed}:tracking")
     written = []
     for back in range(days - 1, -1, -1):
         day = university.today - dt.timedelta(days=back)
+        rng = random.Random(f"{university.seed}:tracking:{day.isoformat()}")
         path = folder / f"tracking-{day.isoformat()}.log.gz"
         events = sorted(_events(rng, university, day), key=lambda e: e["time"])
         with gzip.open(path, "wt", encoding="utf-8") as handle:

@@ -1,9 +1,10 @@
 """A synthetic university, fully determined by a seed number and an as-of date.
 
-Each learner has one behaviour (engaged, struggling, dropping out) from which
-every figure any endpoint serves is derived, so the APIs agree with each other:
-a learner who dropped out has an old last_activity, low progress, a low grade
-and an inactive enrollment.
+Each learner has a latent engagement (0-1) and maybe a planned dropout week, from which
+every figure any endpoint serves and every logged event is derived (semester.py), so the
+APIs and the logs agree with each other: a learner who dropped out in week 5 has no event
+after week 5, an old last_activity, low progress, a failing grade and mostly an inactive
+enrollment. The rule is documented in docs/sandbox.md ("The semester").
 """
 
 from __future__ import annotations
@@ -13,9 +14,14 @@ import random
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from lms_assets.sandbox import semester
+
 ENGAGED, STRUGGLING, DROPOUT = "engaged", "struggling", "dropout"
-BEHAVIOURS = ((ENGAGED, 0.5), (STRUGGLING, 0.3), (DROPOUT, 0.2))
 PASS_THRESHOLD = 50.0
+ENGAGED_FROM = 0.5  # engagement at or above which a learner who stays is "engaged"
+ENGAGEMENT_BETA = (2.0, 1.6)  # engagement ~ Beta(2, 1.6): mean 0.56
+MEAN_DROPOUT_WEEK = 4.0  # a planned dropout week is 1 + an exponential of this mean
+NEVER_ACTIVE_SHARE = 0.1  # of the learners who drop out: never came at all
 
 _COURSE_CATALOGUE = [
     ("CS101", "Introduction to Programming"),
@@ -76,7 +82,9 @@ class Learner:
     username: str
     email: str
     full_name: str
-    behaviour: str
+    behaviour: str  # engaged | struggling | dropout, as of the as-of day
+    engagement: float  # the latent 0-1 every figure and event follows from
+    dropout_week: int | None  # planned term week of the last activity; None: stays
     mode: str
     is_active: bool
     enrolled_at: dt.datetime  # UTC
@@ -107,6 +115,18 @@ class Learner:
         return "F"
 
 
+@dataclass(frozen=True)
+class CourseRun:
+    """One run of a course code: the running one or a finished earlier one."""
+
+    course_id: str
+    start: dt.date
+    end: dt.date
+
+    def status(self, today: dt.date) -> str:
+        return "finished" if self.end < today else "running"
+
+
 @dataclass
 class Course:
     course_id: str
@@ -118,6 +138,7 @@ class Course:
     video_content_ids: tuple[int, ...]
     video_durations: tuple[int, ...]
     learners: list[Learner] = field(default_factory=list, repr=False)
+    runs: tuple[CourseRun, ...] = ()  # the code's run history, oldest first, this run last
 
     @cached_property
     def by_user(self) -> dict[int, Learner]:
@@ -126,6 +147,12 @@ class Course:
 
 def _clip(value: float, low: float, high: float) -> float:
     return max(low, min(high, value))
+
+
+def dropout_chance(engagement: float) -> float:
+    """The chance that a learner plans to drop out at all: 6% for the most engaged,
+    66% for the least."""
+    return 0.06 + 0.6 * (1 - engagement) ** 2
 
 
 class University:
@@ -146,22 +173,33 @@ class University:
             self.add_course(index)
 
     @property
+    def semester_start(self) -> dt.date:
+        """The first day of the running term: every running course starts on it."""
+        return semester.semester_start(self.today)
+
+    @property
+    def current_week(self) -> int:
+        return semester.week_of(self.semester_start, self.today)
+
+    @property
     def now(self) -> dt.datetime:
         """Midnight (UTC) starting the as-of day: the sandbox's clock. Every enrolment, last
         activity and logged event lies before it, so nothing is stamped later than the real
         time whenever on that day it runs, and the same day gives the same data twice."""
         return dt.datetime.combine(self.today, dt.time())
 
-    def course_id_for(self, index: int) -> str:
+    def course_id_for(self, index: int, run: str = "2026_T1") -> str:
         code = _COURSE_CATALOGUE[index][0] if index < len(_COURSE_CATALOGUE) else f"C{index:03d}"
-        return f"course-v1:SANDBOX+{code}+2026_T1"
+        return f"course-v1:SANDBOX+{code}+{run}"
 
     def add_course(self, index: int, n_learners: int | None = None) -> Course:
         """Add (deterministically) the course at ``index`` of the catalogue."""
         course_id = self.course_id_for(index)
         rng = random.Random(f"{self.seed}:{course_id}")
         name = _COURSE_CATALOGUE[index][1] if index < len(_COURSE_CATALOGUE) else f"Course {index}"
-        start = self.today - dt.timedelta(days=rng.randint(60, 120))
+        start = self.semester_start
+        weeks = rng.randint(*semester.TERM_WEEKS)
+        previous = start - dt.timedelta(weeks=semester.PREVIOUS_RUN_GAP_WEEKS)
         # One course in four has no videos at all: an edge the features must survive.
         n_videos = 0 if index % 4 == 3 else rng.randint(5, 15)
         n_h5p = rng.randint(8, 25)
@@ -170,11 +208,19 @@ class University:
             course_id=course_id,
             display_name=name,
             start=start,
-            end=start + dt.timedelta(days=150),
+            end=start + dt.timedelta(weeks=weeks, days=-1),
             h5p_content_ids=tuple(base_content + i for i in range(n_h5p)),
             h5p_max_scores=tuple(rng.choice((5, 10, 20, 100)) for _ in range(n_h5p)),
             video_content_ids=tuple(base_content + 500 + i for i in range(n_videos)),
             video_durations=tuple(rng.randint(180, 1500) for _ in range(n_videos)),
+        )
+        course.runs = (
+            CourseRun(
+                self.course_id_for(index, "2025_T3"),
+                previous,
+                previous + dt.timedelta(weeks=weeks, days=-1),
+            ),
+            CourseRun(course_id, course.start, course.end),
         )
         n = n_learners if n_learners is not None else rng.randint(*self.learners_per_course)
         user_ids = rng.sample(range(100_000, 100_000 + 4000), n)
@@ -183,41 +229,43 @@ class University:
         return course
 
     def _learner(self, rng: random.Random, course: Course, user_id: int, index: int) -> Learner:
-        behaviour = rng.choices([b for b, _ in BEHAVIOURS], [w for _, w in BEHAVIOURS])[0]
+        """One learner by the semester's generative rule (docs/sandbox.md, "The semester")."""
+        engagement = rng.betavariate(*ENGAGEMENT_BETA)
         family, middle, given = rng.choice(_FAMILY), rng.choice(_MIDDLE), rng.choice(_GIVEN)
         full_name = " ".join(part for part in (family, middle, given) if part)
         enrolled = dt.datetime.combine(course.start, dt.time(8, 0)) + dt.timedelta(
             minutes=rng.randint(-14 * 24 * 60, 30 * 24 * 60)
         )
         enrolled = min(enrolled, self.now - dt.timedelta(days=1))
-        if behaviour == ENGAGED:
-            inactive_days, grade, completion, engage = (
-                rng.uniform(0, 3),
-                rng.gauss(82, 9),
-                rng.uniform(60, 100),
-                0.9,
+        dropout_week = None
+        if rng.random() < dropout_chance(engagement):
+            planned = 1 + int(rng.expovariate(1 / MEAN_DROPOUT_WEEK))
+            dropout_week = max(planned, semester.week_of(course.start, enrolled.date()))
+        weeks_done = max(1, self.current_week - 1)  # complete weeks of the term so far
+        dropped = dropout_week is not None and dropout_week < self.current_week
+        never_active = dropped and rng.random() < NEVER_ACTIVE_SHARE
+        if dropped:
+            assert dropout_week is not None
+            week_monday = course.start + dt.timedelta(weeks=dropout_week - 1)
+            last_day = week_monday + dt.timedelta(days=rng.randint(0, 6))
+            last_day = min(max(last_day, enrolled.date()), self.today - dt.timedelta(days=1))
+            moment = dt.datetime.combine(last_day, dt.time(7)) + dt.timedelta(
+                minutes=rng.randint(0, 14 * 60)
             )
-            is_active = True
-        elif behaviour == STRUGGLING:
-            inactive_days, grade, completion, engage = (
-                rng.uniform(2, 20),
-                rng.gauss(55, 12),
-                rng.uniform(25, 70),
-                0.55,
-            )
-            is_active = rng.random() < 0.95
+            last_activity = None if never_active else max(enrolled, moment)
+            attended = min(1.0, (dropout_week - 0.5) / weeks_done)
+            behaviour, is_active = DROPOUT, rng.random() < 0.2
         else:
-            inactive_days, grade, completion, engage = (
-                rng.uniform(31, 100),
-                rng.gauss(15, 10),
-                rng.uniform(0, 25),
-                0.15,
-            )
-            is_active = rng.random() < 0.2
-        never_active = behaviour == DROPOUT and rng.random() < 0.1
-        last_activity = (
-            None if never_active else max(enrolled, self.now - dt.timedelta(days=inactive_days))
-        )
+            idle_days = rng.uniform(0.02, 1 + 10 * (1 - engagement))
+            last_activity = max(enrolled, self.now - dt.timedelta(days=idle_days))
+            attended = 1.0
+            behaviour = ENGAGED if engagement >= ENGAGED_FROM else STRUGGLING
+            is_active = rng.random() < 0.97
+        # What they did decides the rest: grade and completion grow with engagement and
+        # with the share of the term they stayed; a week-5 dropout fails.
+        grade = 100 * attended * (0.2 + 0.8 * engagement) + rng.gauss(0, 7)
+        completion = 100 * attended * (0.1 + 0.9 * engagement) + rng.gauss(0, 5)
+        engage = 0.0 if never_active else max(0.05, attended * engagement)
         graded = rng.random() >= 0.05 and not never_active
         h5p = tuple(
             self._h5p_item(rng, cid, max_score, engage)
@@ -227,6 +275,7 @@ class University:
             self._video_item(rng, cid, duration, engage)
             for cid, duration in zip(course.video_content_ids, course.video_durations, strict=True)
         )
+        engage = max(engage, 0.05)
         threads = int(rng.expovariate(1 / (3 * engage))) if rng.random() < engage else 0
         comments = int(rng.expovariate(1 / (6 * engage))) if rng.random() < engage else 0
         return Learner(
@@ -235,6 +284,8 @@ class University:
             email=f"learner{user_id}@sandbox.example.edu",
             full_name=full_name,
             behaviour=behaviour,
+            engagement=round(engagement, 4),
+            dropout_week=dropout_week,
             mode=rng.choices(["audit", "verified", "honor"], [0.5, 0.3, 0.2])[0],
             is_active=is_active,
             enrolled_at=enrolled,
@@ -242,7 +293,7 @@ class University:
             class_code=f"K{rng.randint(21, 24)}-{rng.choice('ABCD')}{rng.randint(1, 3)}",
             last_activity=last_activity,
             grade_percentage=round(_clip(grade, 0, 100), 1) if graded else None,
-            completion_rate=0.0 if never_active else round(completion, 1),
+            completion_rate=0.0 if never_active else round(_clip(completion, 0, 100), 1),
             threads_count=threads,
             comments_count=comments,
             questions_count=min(threads, int(rng.random() * (threads + 1))),
