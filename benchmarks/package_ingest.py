@@ -1,9 +1,10 @@
 """A research package with 1,000,000 courseware_studentmodule rows into MariaDB (issue 15).
 
-Ours: ``research_package_tables`` as deployed (every table of the package read, the modules
-as Arrow through the bulk path, one transaction, checks included), run in a fresh process
-that reports its own time and peak memory (VmHWM), for two sizes to show how memory grows.
-Compared, in one run, with
+Ours: ``research_package_tables`` as deployed (every table of the package read, the ``.sql``
+tables streamed as Arrow batches through the bulk path inside one transaction, checks
+included), run in a fresh process that reports its own time and peak memory (VmHWM): at
+100,000 and 1,000,000 modules of the same 20,000 learners (memory per module record), and
+at 100,000 modules of 2,000 learners (memory per learner). Compared, in one run, with
 - (b) the naive way: the ``csv`` module and one INSERT per row (measured on a sample);
 - (c) the server's ceiling: the same typed rows, already written as the bulk CSV, only
   ``LOAD DATA``-ed into a copy of the table.
@@ -19,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import sqlalchemy as sa
 
 from benchmarks._mysql import throwaway_database
@@ -33,9 +35,9 @@ from lms_assets.warehouse.schema import registered_metadata
 schema = registered_metadata()
 
 ROWS = int(os.environ.get("LMS_BENCH_MODULE_ROWS", "1000000"))
-SMALL = ROWS // 4
+SMALL = ROWS // 10
+LEARNERS = ROWS // 50
 NAIVE_SAMPLE = 20_000
-MODULES_PER_LEARNER = 50
 DAY = dt.date(2026, 3, 2)
 COURSE = "course-v1:BenchX+BIG101+2026"
 PREFIX = "BenchX-BIG101-2026"
@@ -44,17 +46,18 @@ MODULE_HEADER = (
 )
 
 
-def write_package(folder: Path, rows: int) -> Path:
-    """A package folder whose courseware_studentmodule file has ``rows`` records."""
+def write_package(folder: Path, rows: int, learners: int) -> Path:
+    """A package folder whose courseware_studentmodule file has ``rows`` records of
+    ``learners`` learners (``rows // learners`` modules each)."""
     package = folder / f"BenchX-{DAY}"
     package.mkdir(parents=True)
-    learners = max(1, rows // MODULES_PER_LEARNER)
+    per_learner = max(1, rows // learners)
     rng = random.Random(4)
     block = "block-v1:BenchX+BIG101+2026+type@problem+block@p"
     with open(package / f"{PREFIX}-courseware_studentmodule-prod-analytics.sql", "w") as out:
         out.write(MODULE_HEADER.replace(" ", "\t") + "\n")
         for n in range(rows):
-            learner, module = divmod(n, MODULES_PER_LEARNER)
+            learner, module = divmod(n, per_learner)
             state = json.dumps(
                 {"attempts": rng.randint(1, 4), "seed": 1, "done": True, "input_state": {"a": ""}}
             )
@@ -101,7 +104,9 @@ print(json.dumps({{"seconds": seconds, "peak_mib": peak_memory_mib(), "stored": 
 
 def _ours(url: str, folder: Path) -> dict:
     code = MEASURE.format(url=url, course=COURSE, day=DAY.isoformat(), folder=str(folder))
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    # The export date must be a partition: the date dimension starts no later than it.
+    env = {**os.environ, "LMS_PARTITIONS_START_DATE": DAY.isoformat()}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     if done.returncode:
         raise RuntimeError(done.stderr[-3000:])
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -147,7 +152,7 @@ def _ceiling(url: str, package: Path) -> tuple[float, int]:
     scanned = ResearchPackageFolderResource(path=str(package.parent))
     found, prefix = scanned.find(Partition(COURSE, DAY))
     load = CourseReader(found, prefix, Partition(COURSE, DAY), Pseudonymizer()).read()
-    data = load.rows["courseware_modules"]
+    data = pa.concat_tables(list(load.rows["courseware_modules"])).unify_dictionaries()
     data = data.append_column("loaded_at", sa_now(data.num_rows))
     warehouse = WarehouseResource(url=url)
     with tempfile.NamedTemporaryFile(suffix=".csv", delete=False) as handle:
@@ -170,7 +175,8 @@ def _ceiling(url: str, package: Path) -> tuple[float, int]:
 
 
 def _phases(url: str, package: Path) -> dict[str, float]:
-    """Seconds of each phase of ours, timed apart in this process: read, write, checks."""
+    """Seconds of each phase of ours, timed apart in this process: the read alone (its
+    streams drained, nothing written), the read streamed into the write, the checks."""
     from lms_assets import quality
     from lms_assets.loading import LoadReport
     from lms_assets.research_packages.checks import RULES
@@ -182,10 +188,14 @@ def _phases(url: str, package: Path) -> dict[str, float]:
     started = time.perf_counter()
     found, prefix = ResearchPackageFolderResource(path=str(package.parent)).find(partition)
     load = CourseReader(found, prefix, partition, Pseudonymizer()).read()
-    timings["read"] = time.perf_counter() - started
+    for rows in load.rows.values():
+        for _ in rows:
+            pass
+    timings["read alone"] = time.perf_counter() - started
     started = time.perf_counter()
-    warehouse.write([partition], load.rows, asset_name="bench", rejected=load.rejected)
-    timings["write"] = time.perf_counter() - started
+    load = CourseReader(found, prefix, partition, Pseudonymizer()).read()
+    warehouse.write([partition], load.rows, asset_name="bench", rejected=lambda: load.rejected)
+    timings["read + write"] = time.perf_counter() - started
     report = LoadReport(written=[partition])
     report.add_load(partition, load)
     started = time.perf_counter()
@@ -196,8 +206,6 @@ def _phases(url: str, package: Path) -> dict[str, float]:
 
 
 def sa_now(n: int):
-    import pyarrow as pa
-
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     return pa.array([now] * n, type=pa.timestamp("s"))
 
@@ -206,17 +214,20 @@ def main() -> dict:
     with tempfile.TemporaryDirectory() as work:
         work_path = Path(work)
         results = {}
-        for size in (SMALL, ROWS):
-            folder = work_path / str(size)
-            package = write_package(folder, size)
+        # (modules, learners): the first two differ by modules only, the first and the
+        # last by learners only.
+        for size, learners in ((SMALL, LEARNERS), (ROWS, LEARNERS), (SMALL, LEARNERS // 10)):
+            folder = work_path / f"{size}-{learners}"
+            package = write_package(folder, size, learners)
             megabytes = sum(p.stat().st_size for p in package.iterdir()) / 2**20
             with throwaway_database("packages") as url:
                 ours = _ours(url, folder)
                 assert ours["success"] and ours["checks_passed"] and ours["stored"] == size, ours
-                results[size] = ours
+                results[size, learners] = ours
                 print(
-                    f"ours, {size:,} rows ({megabytes:.0f} MiB package): {ours['seconds']:.1f} s, "
-                    f"{size / ours['seconds']:,.0f} rows/s, peak {ours['peak_mib']:.0f} MiB"
+                    f"ours, {size:,} rows of {learners:,} learners ({megabytes:.0f} MiB package): "
+                    f"{ours['seconds']:.1f} s, {size / ours['seconds']:,.0f} rows/s, "
+                    f"peak {ours['peak_mib']:.0f} MiB"
                 )
                 if size == ROWS:
                     per_row = _naive(url, package)
@@ -228,7 +239,9 @@ def main() -> dict:
                     seconds, rows = _ceiling(url, package)
                     print(
                         f"ceiling (LOAD DATA of the typed rows only): {seconds:.1f} s, "
-                        f"{rows / seconds:,.0f} rows/s"
+                        f"{rows / seconds:,.0f} rows/s; ours is "
+                        f"{ours['seconds'] / seconds:.1f}x the ceiling's time, the naive way "
+                        f"{per_row * size / seconds:.1f}x"
                     )
                     results["naive_per_row"] = per_row
                     results["ceiling_seconds"] = seconds
@@ -239,9 +252,13 @@ def main() -> dict:
                         "phases of ours, apart: "
                         + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items())
                     )
-        small, large = results[SMALL]["peak_mib"], results[ROWS]["peak_mib"]
+        small, large = results[SMALL, LEARNERS]["peak_mib"], results[ROWS, LEARNERS]["peak_mib"]
+        few = results[SMALL, LEARNERS // 10]["peak_mib"]
         print(
-            f"peak memory: {small:.0f} MiB at {SMALL:,} rows, {large:.0f} MiB at {ROWS:,}: "
-            f"{(large - small) * 2**20 / (ROWS - SMALL):.0f} bytes per extra row"
+            f"peak memory: {small:.0f} MiB at {SMALL:,} rows, {large:.0f} MiB at {ROWS:,} "
+            f"(both {LEARNERS:,} learners): {(large - small) * 2**20 / (ROWS - SMALL):.0f} "
+            f"bytes per extra module record; {few:.0f} MiB at {SMALL:,} rows of "
+            f"{LEARNERS // 10:,} learners: "
+            f"{(small - few) * 2**20 / (LEARNERS - LEARNERS // 10):.0f} bytes per extra learner"
         )
         return results

@@ -38,11 +38,15 @@ def export_page(
     course_id: str | None = None,
 ) -> ExportPage:
     """Write rows ``offset`` .. ``offset + limit`` of ``table_name`` for ``day``."""
-    metadata = registered_metadata()
-    if table_name not in metadata.tables or table_name == "rejected_records":
+    # Tables by date (views included); key tables without a date (tracking_courses) are not.
+    tables = {
+        name: table
+        for name, table in registered_metadata().tables.items()
+        if name != "rejected_records" and "snapshot_date" in table.c
+    }
+    if table_name not in tables:
         raise ValueError(
-            f"unknown table {table_name!r}; choose one of "
-            + ", ".join(sorted(t for t in metadata.tables if t != "rejected_records"))
+            f"unknown table {table_name!r}; choose one of " + ", ".join(sorted(tables))
         )
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
@@ -52,7 +56,7 @@ def export_page(
         raise ValueError(f"format must be csv or parquet, not {file_format!r}")
     if file_format == "parquet" and output is None:
         raise ValueError("Parquet is binary: give --output FILE")
-    table = metadata.tables[table_name]
+    table = tables[table_name]
     query = sa.select(table).where(table.c.snapshot_date == day)
     if course_id is not None:
         query = query.where(table.c.course_id == course_id)

@@ -18,10 +18,11 @@ import pyarrow as pa
 
 from lms_assets.errors import SourceAuthenticationError, SourceError
 from lms_assets.partitions import Partition, Scope
-from lms_assets.warehouse import RejectedRecord, WarehouseResource
+from lms_assets.warehouse import ArrowStream, RejectedRecord, WarehouseResource
 
 Row = dict[str, Any]
-TableRows = list[Row] | pd.DataFrame | pa.Table
+# An ArrowStream is counted and sampled as it is written: its figures exist after the write.
+TableRows = list[Row] | pd.DataFrame | pa.Table | ArrowStream
 
 
 @dataclass
@@ -35,7 +36,7 @@ class CourseLoad:
     ratio checks of a multi-table load measure each table on its own.
     """
 
-    rows: dict[str, list[Row]]
+    rows: dict[str, list[Row] | pa.Table | ArrowStream]
     rejected: list[RejectedRecord] = field(default_factory=list)
     reasons: Counter[str] = field(default_factory=Counter)
     info: dict[str, Any] = field(default_factory=dict)
@@ -90,6 +91,10 @@ def rows_per_partition(rows: TableRows, scope: Scope) -> Counter[Partition]:
     """How many of ``rows`` fall in each partition of ``scope`` (0 for the empty ones)."""
     columns = list(scope.columns)
     counts: Counter[Partition] = Counter({p: 0 for p in scope})
+    if isinstance(rows, ArrowStream):
+        for values, n in rows.per_partition.items():
+            counts[Partition.of_row(dict(zip(columns, values, strict=True)), columns)] += n
+        return counts
     if isinstance(rows, pa.Table):
         if rows.num_rows:
             grouped = rows.group_by(columns).aggregate([([], "count_all")]).to_pylist()
@@ -110,6 +115,8 @@ def rows_per_partition(rows: TableRows, scope: Scope) -> Counter[Partition]:
 
 
 def _sample(rows: TableRows) -> list[Row]:
+    if isinstance(rows, ArrowStream):
+        return rows.sample
     if isinstance(rows, pa.Table):
         return rows.slice(0, 10).to_pylist()
     if isinstance(rows, pd.DataFrame):
@@ -151,6 +158,8 @@ def _gate_failures(
     trial = LoadReport(written=[partition])
     trial.add_load(partition, load)
     for table, rows in load.rows.items():
+        if isinstance(rows, ArrowStream):  # its rows are counted only as they are written
+            raise TypeError(f"{table}: a streamed table cannot be gated before its write")
         trial.rows[table] = Counter({partition: len(rows)})
     failed = [
         f"{table}.{rule.name}"
@@ -205,14 +214,19 @@ def load_per_course(
                 for table, counts in trial.rows.items():
                     report.rows.setdefault(table, Counter()).update(counts)
                 continue
+        # The refusals are taken after the rows are written: a streamed table's reader
+        # finds them while the write reads it.
         summaries = warehouse.write(
-            [partition], load.rows, asset_name=asset_name, rejected=[*load.rejected, *load.kept]
+            [partition],
+            load.rows,
+            asset_name=asset_name,
+            rejected=lambda load=load: [*load.rejected, *load.kept],
         )
         report.written.append(partition)
         report.add_load(partition, load)
         for table, rows in load.rows.items():
             report.rows.setdefault(table, Counter())[partition] = summaries[table].rows_written
-            if len(rows) and not report.samples.get(table):
+            if summaries[table].rows_written and not report.samples.get(table):
                 report.samples[table] = _sample(rows)  # rows may be Arrow (a bulk table)
         counts = ", ".join(f"{t} {s.rows_written}" for t, s in summaries.items())
         context.log.info(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
@@ -19,8 +20,9 @@ from lms_assets.db import normalize_url, redacted
 from lms_assets.openedx.schema import enrollments
 from lms_assets.warehouse import WarehouseError
 from lms_assets.warehouse.migrations import upgrade_warehouse
+from lms_assets.warehouse.migrations.config import alembic_config
 from lms_assets.warehouse.migrations.upgrade import baseline_metadata
-from lms_assets.warehouse.schema import registered_metadata, rejected_records
+from lms_assets.warehouse.schema import is_view, registered_metadata, rejected_records
 
 from .conftest import BACKENDS, mysql_database
 
@@ -35,6 +37,10 @@ REVISION_3_DOC = (
 TRACKING_1_DOC = (
     "tracking_0001 tracking: site-level tables, the file-day index, tracking_events.from_studio"
 )
+TRACKING_2_DOC = (
+    "tracking_0002 tracking: narrow events (tracking_event_rows, course and page keys), "
+    "username_hash"
+)
 RESEARCH_DOC = (
     "research_0001 research: the research-package tables (seed 004), on the research "
     "source's own branch"
@@ -46,9 +52,16 @@ LTI_DOC = (
 # Three sources have a branch of their own (their migrations/ folders): LTI's builds on the
 # baseline, the tracking and research ones on 0003. All three are heads, and
 # alembic_version holds the three. After the baseline, alembic applies them in this order.
-AFTER_BASELINE = (LTI_DOC, REVISION_2_DOC, REVISION_3_DOC, RESEARCH_DOC, TRACKING_1_DOC)
-HEAD = "lti_0001,research_0001,tracking_0001"
-HEAD_ROWS = [("lti_0001",), ("research_0001",), ("tracking_0001",)]
+AFTER_BASELINE = (
+    LTI_DOC,
+    REVISION_2_DOC,
+    REVISION_3_DOC,
+    RESEARCH_DOC,
+    TRACKING_1_DOC,
+    TRACKING_2_DOC,
+)
+HEAD = "lti_0001,research_0001,tracking_0002"
+HEAD_ROWS = [("lti_0001",), ("research_0001",), ("tracking_0002",)]
 DAY = dt.date(2026, 3, 2)
 LOADED = dt.datetime(2026, 3, 2, 7, 0, 0)
 COURSE = "course-v1:UNI+CS1+2026"
@@ -129,7 +142,16 @@ def stored(engine: Engine, table: sa.Table, columns: list[str]) -> list[tuple]:
 def metadata_differences(engine: Engine) -> list:
     """alembic's own comparison of the database with the code (not upgrade_warehouse's)."""
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        # Views (tracking_events) are made by their migration; alembic compares tables.
+        context = MigrationContext.configure(
+            conn,
+            opts={
+                "compare_type": True,
+                "include_object": lambda item, name, type_, *_: (
+                    not (type_ == "table" and is_view(item))
+                ),
+            },
+        )
         return compare_metadata(context, metadata)
 
 
@@ -266,7 +288,9 @@ def test_an_empty_database_upgrades_to_head(engine) -> None:
         (BASELINE_DOC, *AFTER_BASELINE),
         HEAD,
     )
-    assert tables(engine) == set(metadata.tables) | {"alembic_version"}
+    views = {name for name, table in metadata.tables.items() if is_view(table)}
+    assert views == {"tracking_events"}
+    assert tables(engine) == set(metadata.tables) - views | {"alembic_version"}
     assert sorted(version(engine)) == HEAD_ROWS
     assert metadata_differences(engine) == []
 
@@ -404,3 +428,38 @@ def test_migrate_command_on_an_unreachable_database_hides_the_password(monkeypat
         "mysql+pymysql://lms:***@127.0.0.1:1/lms?charset=utf8mb4: nothing answers on "
         "127.0.0.1:1. Fix: start the server or correct the host and port in LMS_WAREHOUSE_URL.\n"
     )
+
+
+# -- tracking_0002: the wide tracking_events table becomes narrow rows behind a view ------------
+def test_stored_tracking_events_move_to_the_narrow_table_unchanged(engine, monkeypatch) -> None:
+    """Two events of a warehouse at tracking_0001 (one with a page, one anonymous) read back
+    the same through the tracking_events view, with the username's RIPEMD160 added."""
+    monkeypatch.delenv("LMS_PSEUDONYM_KEY", raising=False)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "tracking_0001")
+    wide = sa.Table("tracking_events", sa.MetaData(), autoload_with=engine)
+    page = "https://lms.example.edu/courses/" + COURSE + "/courseware/Ch1/"
+    events = [
+        {"event_id": "a" * 40, "user_id": 1, "username": "abc", "page": page, "session": "s1"},
+        {"event_id": "b" * 40, "user_id": None, "username": None, "page": None, "session": None},
+    ]
+    common = {"course_id": COURSE, "snapshot_date": DAY, "time": LOADED, "loaded_at": LOADED}
+    common |= {"event_type": "play_video", "event_source": "browser", "from_studio": False}
+    with engine.begin() as conn:
+        conn.execute(wide.insert(), [{**common, **e} for e in events])
+
+    upgrade_warehouse(engine)
+
+    view = metadata.tables["tracking_events"]
+    columns = ["course_id", "event_id", "username", "page", "session", "username_hash"]
+    assert stored(engine, view, columns) == [
+        (COURSE, "a" * 40, "abc", page, "s1", "8eb208f7e05d987a9b044a8e98c6b087f15a0bfc"),
+        (COURSE, "b" * 40, None, None, None, None),
+    ]
+    with engine.connect() as conn:
+        counts = [
+            conn.execute(sa.text(f"SELECT COUNT(*) FROM {name}")).scalar_one()
+            for name in ("tracking_courses", "tracking_pages", "tracking_event_rows")
+        ]
+    assert counts == [1, 1, 2]
+    assert metadata_differences(engine) == []

@@ -117,6 +117,7 @@ def test_a_toy_source_needs_its_folder_and_one_line_in_definitions(tmp_path) -> 
     assert report["stored"] == [["T1", 1, 90.0], ["T1", 2, 45.5], ["T2", 3, 100.0]]
     # Its table came from its own migrations/ folder, a branch beside the core revisions
     # (toy_0001 was written against the core's 0002; 0003 came later on the core branch;
-    # tracking_0001 and research_0001, the tracking and research_packages branches, depend
-    # on 0003 and so stand for it; lti_0001, the LTI branch, builds on the baseline).
-    assert report["revisions"] == ["lti_0001", "research_0001", "toy_0001", "tracking_0001"]
+    # tracking_0002 (on tracking_0001) and research_0001, the tracking and research_packages
+    # branches, depend on 0003 and so stand for it; lti_0001, the LTI branch, builds on the
+    # baseline).
+    assert report["revisions"] == ["lti_0001", "research_0001", "toy_0001", "tracking_0002"]

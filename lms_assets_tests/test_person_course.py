@@ -11,17 +11,21 @@ left out), one of them a video play; bob 1 play; mallory is not enrolled.
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import os
 import shutil
 import time
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
 
 from lms_assets.partitions import Partition
-from lms_assets.research_packages.pseudonyms import ripemd160_hex
+from lms_assets.research_packages.pseudonyms import ripemd160_constructor, ripemd160_hex
 from lms_assets.research_packages.resources import ResearchPackageFolderResource
 from lms_assets.research_packages.sensors import research_package_files
+from lms_assets.tracking.splitting import with_username_hash
+from lms_assets.tracking.store import course_keys, replace_course_day
 from lms_assets_tests.test_research_packages import (
     COURSE,
     DAY,
@@ -51,7 +55,23 @@ BY_HAND = [
 ]  # fmt: skip
 
 
-def _events(warehouse) -> None:
+STAGED = pa.schema(
+    [
+        ("course_id", pa.string()),
+        ("snapshot_date", pa.date32()),
+        ("event_id", pa.string()),
+        ("time", pa.timestamp("us")),
+        ("username", pa.string()),
+        ("event_type", pa.string()),
+        ("page", pa.string()),
+    ]
+)
+
+
+def _events(warehouse, pseudonym_key: str | None = None) -> None:
+    """The tracking events, stored as the tracking load stores them (narrow, with the
+    username's pseudonym the split computes, keyed when the site sets a key)."""
+
     def event(n, course, day, at, user, kind):
         return {
             "course_id": course,
@@ -60,6 +80,7 @@ def _events(warehouse) -> None:
             "time": at,
             "username": user,
             "event_type": kind,
+            "page": None,
         }
 
     d = dt.date
@@ -74,7 +95,12 @@ def _events(warehouse) -> None:
         event(8, COURSE, d(2026, 3, 1), T(2026, 3, 1, 14), None, "play_video"),
     ]
     partitions = sorted({Partition(r["course_id"], r["snapshot_date"]) for r in rows})
-    warehouse.write(partitions, {"tracking_events": rows}, asset_name="test_events")
+    keys = course_keys(warehouse, [p.course_id for p in partitions])
+    for partition in partitions:
+        mine = [r for r in rows if Partition(r["course_id"], r["snapshot_date"]) == partition]
+        table = pa.Table.from_pylist(mine, schema=STAGED).drop_columns(["snapshot_date"])
+        table = with_username_hash(table, pseudonym_key)  # as the split does
+        replace_course_day(warehouse, partition, keys[partition.course_id], table)
 
 
 def _stored(warehouse) -> pd.DataFrame:
@@ -110,6 +136,23 @@ def test_person_course_matches_the_hand_computation(tmp_path, warehouse, instanc
     assert _plain(stored) == BY_HAND
     assert stored["username_hash"].tolist() == [
         ripemd160_hex(u) for u in ("alice", "bob", "chloé", "dave", "eve.o'neil")
+    ]
+
+
+def test_keyed_pseudonyms_join_packages_and_logs_alike(
+    tmp_path, warehouse, instance, monkeypatch
+) -> None:
+    """With LMS_PSEUDONYM_KEY both sides store HMAC-RIPEMD160(key, username): still joined."""
+    shutil.copytree(FIXTURE, tmp_path / FIXTURE.name)
+    _events(warehouse, pseudonym_key="site secret")
+    keyed = ResearchPackageFolderResource(path=str(tmp_path), pseudonym_key="site secret")
+    [result] = _materialize(tmp_path, warehouse, instance, [(COURSE, DAY)], resource=keyed)
+    assert result.success
+    stored = _stored(warehouse)
+    assert _plain(stored) == BY_HAND
+    assert stored["username_hash"].tolist() == [
+        hmac.new(b"site secret", u.encode(), ripemd160_constructor()).hexdigest()
+        for u in ("alice", "bob", "chloé", "dave", "eve.o'neil")
     ]
 
 

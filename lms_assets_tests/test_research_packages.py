@@ -81,7 +81,7 @@ def test_a_raw_cr_is_text_and_only_lf_ends_a_record() -> None:
     assert list(read_tsv(io.BytesIO(crlf), "f.sql")) == [(2, {"id": "1", "bio": "a\rb"})]
 
 
-def _materialize(folder: Path, warehouse, instance, courses_days, assets=None):
+def _materialize(folder: Path, warehouse, instance, courses_days, assets=None, resource=None):
     instance.add_dynamic_partitions(
         research_package_courses.name,
         sorted(
@@ -97,7 +97,8 @@ def _materialize(folder: Path, warehouse, instance, courses_days, assets=None):
                 instance=instance,
                 partition_key=Partition(course, day).partition_key,
                 resources={
-                    "research_packages": ResearchPackageFolderResource(path=str(folder)),
+                    "research_packages": resource
+                    or ResearchPackageFolderResource(path=str(folder)),
                     "warehouse": warehouse,
                 },
                 raise_on_error=False,
@@ -268,3 +269,49 @@ def test_archives_read_like_the_folder(tmp_path, kind, sqlite_warehouse, instanc
     assert result.success
     assert _counts(sqlite_warehouse) == {**STORED, "person_course": 5}
     assert _rejected(sqlite_warehouse) == {**REJECTED, **STORED_NULL}
+
+
+def test_batches_of_one_record_load_the_same_counts_and_reasons(
+    packages, warehouse, instance, monkeypatch
+) -> None:
+    """Every streamed table in batches of one row: the duplicate (3, p1) of line 9 meets
+    line 7 in an earlier batch, and is refused all the same."""
+    from lms_assets.research_packages import columnar
+
+    monkeypatch.setattr(columnar, "ARROW_CHUNK", 1)
+    monkeypatch.setattr(columnar, "BATCH_ROWS", 1)
+    [result] = _materialize(packages, warehouse, instance, [(COURSE, DAY)])
+    assert result.success
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+    assert _counts(warehouse) == {**STORED, "person_course": 5}
+    assert _rejected(warehouse) == {**REJECTED, **STORED_NULL}
+    duplicate = warehouse.read_frame(
+        "SELECT record_key FROM rejected_records WHERE field = 'user_id/module_id'"
+    )
+    assert duplicate["record_key"].tolist() == [
+        "HarvardX-QK-101-2026_T1-courseware_studentmodule-prod-analytics.sql:9"
+    ]
+
+
+def test_seen_keys_refuse_repeats_across_batches() -> None:
+    import pyarrow as pa
+
+    from lms_assets.research_packages.columnar import SeenKeys
+
+    seen = SeenKeys(("user_id", "module_id"))
+    wide = 2**40  # too wide to pack: compared as a tuple
+
+    def batch(*keys: tuple[int, str]) -> list[bool]:
+        data = pa.table({"user_id": [k[0] for k in keys], "module_id": [k[1] for k in keys]})
+        return seen.refuse_repeats(data).tolist()
+
+    assert batch((1, "a"), (1, "b"), (1, "a"), (wide, "a")) == [False, False, True, False]
+    assert batch((2, "a"), (1, "b"), (wide, "a"), (wide, "b"), (2, "a")) == [
+        False,
+        True,
+        True,
+        False,
+        True,
+    ]
+    assert batch() == []
+    assert len(seen.packed) == 3 and seen.wide == {(wide, 0), (wide, 1)}

@@ -17,6 +17,7 @@ import shutil
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
@@ -742,3 +743,23 @@ def test_completion_estimate_matches_the_hand_computation() -> None:
     assert frame.loc["a", ["viewers", "plays", "completion_estimate"]].tolist() == [3, 4, 33.33]
     assert frame.loc["b", ["viewers", "plays"]].tolist() == [2, 2]
     assert pd.isna(frame.loc["b", "completion_estimate"])
+
+
+def test_each_distinct_username_is_hashed_once_per_batch(monkeypatch) -> None:
+    """username_hash: RIPEMD160 of the username (the seed's test vector for "abc"), NULL
+    without one; six lines of two learners cost two hashes (and one for the empty name)."""
+    from lms_assets.research_packages.pseudonyms import TEST_VECTOR, ripemd160_hex
+    from lms_assets.tracking import keys
+
+    hashed: list[str] = []
+    plain = keys._pseudonymizer(None)
+    keys._pseudonym.cache_clear()
+    monkeypatch.setattr(keys, "_pseudonymizer", lambda key: lambda n: hashed.append(n) or plain(n))
+    names = pa.array(["abc", None, "abc", "bob", "abc", ""])
+    try:
+        stored = keys.username_hashes(names, None).to_pylist()
+    finally:
+        keys._pseudonym.cache_clear()
+    abc, bob = TEST_VECTOR[1], ripemd160_hex("bob")
+    assert stored == [abc, None, abc, bob, abc, None]
+    assert sorted(hashed) == ["", "abc", "bob"]

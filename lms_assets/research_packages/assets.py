@@ -79,24 +79,42 @@ def research_package_tables(
         )
 
 
+# person_course reads the course's tracking events of every day up to the export date.
+TRACKING_UP_TO_THE_EXPORT = dg.AssetDep(
+    "tracking_events",
+    partition_mapping=dg.MultiPartitionMapping(
+        {
+            partitions.COURSE_DIMENSION: dg.DimensionPartitionMapping(
+                partitions.COURSE_DIMENSION, dg.IdentityPartitionMapping()
+            ),
+            partitions.DATE_DIMENSION: dg.DimensionPartitionMapping(
+                partitions.DATE_DIMENSION,
+                dg.TimeWindowPartitionMapping(
+                    start_offset=-(100 * 366), allow_nonexistent_upstream_partitions=True
+                ),
+            ),
+        }
+    ),
+)
+
+
 @dg.asset(
-    deps=list(schema.PACKAGE_TABLES),
+    deps=[*schema.PACKAGE_TABLES, TRACKING_UP_TO_THE_EXPORT],
     kinds={"sql", "pandas"},
     check_specs=quality.check_specs("person_course", PERSON_COURSE_RULES, blocking=False),
     **PACKAGE_ASSET,
 )
 def person_course(
-    context: dg.AssetExecutionContext,
-    research_packages: ResearchPackageFolderResource,
-    warehouse: WarehouseResource,
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     """One row per learner, course and export date, with edx2bigquery's definitions.
 
     Activity columns (nevents, ndays_act, nplay_video, first/last event) come from
-    ``tracking_events`` up to the export date, joined by the RIPEMD160 of the tracking
-    log's username; NULL for a course without tracking events. docs/person_course.md.
+    ``tracking_events`` up to the export date, joined on its stored ``username_hash``
+    (RIPEMD160 of the log's username, keyed as the packages are); NULL for a course without
+    tracking events. docs/person_course.md.
     """
     scope = scope_of(context)
-    frame = person_course_frame(warehouse, scope, research_packages.pseudonymizer())
+    frame = person_course_frame(warehouse, scope)
     report = write_scope(warehouse, scope, {"person_course": frame}, asset_name="person_course")
     return publish(context, warehouse, report, "person_course", PERSON_COURSE_RULES)

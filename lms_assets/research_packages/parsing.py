@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from lms_assets.errors import ReasonCode, RecordError
 from lms_assets.loading import CourseLoad
@@ -30,11 +29,11 @@ from lms_assets.records import (
     collecting_field_problems,
 )
 from lms_assets.research_packages import readers
-from lms_assets.research_packages.columnar import arrow_rows
+from lms_assets.research_packages.columnar import SeenKeys, arrow_batches
 from lms_assets.research_packages.forum import forum_post
 from lms_assets.research_packages.layout import FORUM, STRUCTURE, Package
 from lms_assets.research_packages.structure import blocks_of
-from lms_assets.warehouse import RejectedRecord
+from lms_assets.warehouse import ArrowStream, RejectedRecord
 
 Row = dict[str, Any]
 Record = tuple[int, dict[str, Any]]
@@ -238,8 +237,8 @@ class CourseReader:
     ) -> Iterator[Row]:
         """The file's rows, one at a time; refusals kept as they are met.
 
-        ``keyed_here=False`` leaves duplicate keys to the caller (``_drop_duplicates`` on
-        Arrow, which holds no Python set of every key) and adds each row's ``line``.
+        ``keyed_here=False`` leaves duplicate keys to the caller (``_first_of_each_key`` on
+        Arrow batches, which holds no Python set of every key) and adds each row's ``line``.
         """
         seen = set()
         name = self.files[file_table].name if file_table in self.files else file_table
@@ -264,41 +263,42 @@ class CourseReader:
             self._keep_problems(name, line, problems, table)
             yield row
 
-    def _drop_duplicates(
-        self, file_table: str, table: str, data: pa.Table, key: tuple[str, ...]
-    ) -> pa.Table:
-        """Refuse every record whose key an earlier line had (the first one is kept)."""
+    def _first_of_each_key(
+        self, file_table: str, table: str, batches: Iterable[pa.Table], key: tuple[str, ...]
+    ) -> Iterator[pa.Table]:
+        """Each batch without the records whose key an earlier line had (the first is kept),
+        refused as they are met: across batches too (``SeenKeys``)."""
         name = self.files[file_table].name if file_table in self.files else file_table
-        counted = data.group_by(list(key)).aggregate([("line", "min"), ("line", "count")])
-        repeated = counted.filter(pc.greater(counted["line_count"], 1))
-        if repeated.num_rows == 0:
-            return data.drop_columns(["line"])
-        later = data.select([*key, "line"]).join(repeated, list(key), join_type="inner")
-        later = later.filter(pc.not_equal(later["line"], later["line_min"])).sort_by("line")
-        for row in later.select([*key, "line"]).to_pylist():
-            shown = tuple(row[k] for k in key)
-            error = RecordError(
-                ReasonCode.DUPLICATE_KEY,
-                "/".join(key),
-                f"{name} line {row['line']}: duplicate {shown} in {name}",
-            )
-            payload = {"file": name, "line": row["line"], "key": list(shown)}
-            self._reject(table, name, row["line"], error, payload)
-        kept = pc.invert(pc.is_in(data["line"], value_set=later["line"]))
-        return data.filter(kept).drop_columns(["line"])
+        seen = SeenKeys(key)
+        for data in batches:
+            repeat = seen.refuse_repeats(data)
+            if repeat.any():
+                for row in data.filter(pa.array(repeat)).select([*key, "line"]).to_pylist():
+                    shown = tuple(row[k] for k in key)
+                    error = RecordError(
+                        ReasonCode.DUPLICATE_KEY,
+                        "/".join(key),
+                        f"{name} line {row['line']}: duplicate {shown} in {name}",
+                    )
+                    payload = {"file": name, "line": row["line"], "key": list(shown)}
+                    self._reject(table, name, row["line"], error, payload)
+                data = data.filter(pa.array(~repeat))
+            yield data.drop_columns(["line"])
 
     def _place(self, table: str, rows: Iterable[Row]) -> None:
         partition = {"course_id": self.partition.course_id, "snapshot_date": self.partition.day}
         self.load.rows[table] = [{**partition, **row} for row in rows]
 
     def read(self) -> CourseLoad:
+        """The course's rows; the ``.sql`` tables' (one per learner and module for
+        studentmodule) as ArrowStreams, read while the write loads them, a batch at a time:
+        their counts and refusals are complete once the write has read them."""
         for file_table, (table, parse, key) in SQL_TABLES.items():
-            if table == "courseware_modules":  # the big one: columnar, built in chunks
-                rows = self._rows(file_table, table, parse, key, keyed_here=False)
-                data = arrow_rows(table, rows, self.partition)
-                self.load.rows[table] = self._drop_duplicates(file_table, table, data, key)
-                continue
-            self._place(table, self._parse(file_table, table, parse, key))
+            rows = self._rows(file_table, table, parse, key, keyed_here=False)
+            batches = arrow_batches(table, rows, self.partition)
+            self.load.rows[table] = ArrowStream(
+                self._first_of_each_key(file_table, table, batches, key)
+            )
         self._users()
         self._structure()
         forum = self._parse(

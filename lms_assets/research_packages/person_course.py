@@ -10,8 +10,9 @@ the package (``package_enrollments``):
   course grade's percent_grade, else the certificate's grade;
 - nforum_posts: the learner's posts in the package's forum;
 - nevents, ndays_act, nplay_video, first_event, last_event: from tracking_events of the
-  course up to the export date, joined by RIPEMD160(username); NULL when the course
-  has no tracking events at all, 0 for a learner without any.
+  course up to the export date, joined on its stored ``username_hash`` (the tracking split
+  hashes each username as the packages do, with the same LMS_PSEUDONYM_KEY); NULL when the
+  course has no tracking events at all, 0 for a learner without any.
 """
 
 from __future__ import annotations
@@ -73,19 +74,18 @@ def _tracking(warehouse: WarehouseResource, course_id: str, day: Any) -> pd.Data
         sa.column("course_id"),
         sa.column("snapshot_date"),
         sa.column("time"),
-        sa.column("username"),
+        sa.column("username_hash"),
         sa.column("event_type"),
     )
     return warehouse.read_frame(
-        sa.select(events.c.time, events.c.username, events.c.event_type).where(
+        sa.select(events.c.time, events.c.username_hash, events.c.event_type).where(
             events.c.course_id.in_(course_id_forms(course_id)), events.c.snapshot_date <= day
         )
     )
 
 
-def _activity(events: pd.DataFrame, pseudonymize) -> pd.DataFrame:
-    events = events[events["username"].notna()].copy()
-    events["username_hash"] = events["username"].map(pseudonymize)
+def _activity(events: pd.DataFrame) -> pd.DataFrame:
+    events = events[events["username_hash"].notna()].copy()
     events["time"] = pd.to_datetime(events["time"])
     events["day"] = events["time"].dt.date
     events["play"] = events["event_type"].isin(VIDEO_PLAY)
@@ -110,7 +110,7 @@ def _chapters_touched(modules: pd.DataFrame, blocks: pd.DataFrame) -> pd.Series:
     return touched.groupby("user_id")["chapter"].nunique()
 
 
-def _one(partition: Partition, tables: dict[str, pd.DataFrame], warehouse, pseudonymize):
+def _one(partition: Partition, tables: dict[str, pd.DataFrame], warehouse):
     def of(name: str) -> pd.DataFrame:
         frame = tables[name]
         keep = (frame["course_id"] == partition.course_id) & (
@@ -157,7 +157,7 @@ def _one(partition: Partition, tables: dict[str, pd.DataFrame], warehouse, pseud
         for column in ("nevents", "ndays_act", "nplay_video", "first_event", "last_event"):
             frame[column] = None
     else:
-        activity = _activity(events, pseudonymize).reindex(frame["username_hash"])
+        activity = _activity(events).reindex(frame["username_hash"])
         for column in ("nevents", "ndays_act", "nplay_video"):
             frame[column] = activity[column].fillna(0).astype(int).values
         frame["first_event"] = activity["first_event"].values
@@ -165,7 +165,7 @@ def _one(partition: Partition, tables: dict[str, pd.DataFrame], warehouse, pseud
     return frame[COLUMNS]
 
 
-def person_course_frame(warehouse: WarehouseResource, scope: Scope, pseudonymize) -> pd.DataFrame:
+def person_course_frame(warehouse: WarehouseResource, scope: Scope) -> pd.DataFrame:
     """person_course of every partition of ``scope``, from the stored package tables."""
     tables = {
         "package_enrollments": _read(
@@ -198,6 +198,6 @@ def person_course_frame(warehouse: WarehouseResource, scope: Scope, pseudonymize
         ),
         "forum_posts": _read(warehouse, "forum_posts", scope, ["author_id"]),
     }
-    frames = [_one(p, tables, warehouse, pseudonymize) for p in scope]
+    frames = [_one(p, tables, warehouse) for p in scope]
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)

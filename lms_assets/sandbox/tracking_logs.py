@@ -161,6 +161,9 @@ def write_tracking_logs(university: University, folder: Path, days: int = 2) -> 
     return written
 
 
+UNITS_PER_COURSE = 1000
+
+
 def write_large_log(
     path: Path, n_events: int, day: dt.date, courses: int = 20, seed: int = 1
 ) -> int:
@@ -181,7 +184,10 @@ def write_large_log(
             course = course_ids[index % courses]
             user = 100_000 + rng.randrange(20_000)
             when = start + dt.timedelta(microseconds=index * 86_000_000_000 // n_events)
-            page = f"https://lms.bench.edu/courses/{course}/courseware/{rng.getrandbits(64):016x}/"
+            # A page is one of the course's units, as in real logs (learners visit the same
+            # units): 1,000 per course, the URL as long as before.
+            unit = rng.getrandbits(64) % UNITS_PER_COURSE
+            page = f"https://lms.bench.edu/courses/{course}/courseware/{unit:016x}/"
             kind = index % 4
             if kind == 0:
                 event_type, payload = (

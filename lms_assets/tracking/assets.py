@@ -12,7 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 import pandas as pd
-import pyarrow as pa
 import sqlalchemy as sa
 
 from lms_assets import quality
@@ -28,7 +27,8 @@ from lms_assets.tables import partition_metadata, publish
 from lms_assets.tracking.resources import TrackingLogFolderResource
 from lms_assets.tracking.schema import metadata as schema
 from lms_assets.tracking.split import SplitConfig, tracking_log_split
-from lms_assets.tracking.splitting import read_course, unique_events
+from lms_assets.tracking.splitting import read_course, unique_events, with_username_hash
+from lms_assets.tracking.store import course_keys, replace_course_day
 from lms_assets.warehouse import WarehouseResource, partition_filter
 
 COURSE_DAY_ASSET = {
@@ -114,10 +114,15 @@ def tracking_events(
     tracking_logs: TrackingLogFolderResource,
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
-    """The course's events of the day, typed; an event read twice is stored once."""
+    """The course's events of the day, typed; an event read twice is stored once.
+
+    Stored narrow in ``tracking_event_rows`` (store.py), read through the ``tracking_events``
+    view with the same columns as the table it was before, plus ``username_hash``.
+    """
     partitions = scope_of(context)
     report = LoadReport(written=list(partitions), rows={"tracking_events": Counter()})
     split = _split_counts(warehouse, partitions)
+    keys = course_keys(warehouse, [p.course_id for p in partitions])
 
     def load(partition: Partition) -> tuple[int, int]:
         staged = read_course(tracking_logs.staging_dir(partition.day), partition.course_id)
@@ -129,14 +134,10 @@ def tracking_events(
                 f"from another split?); this course-day was not written. Re-run "
                 f"tracking_log_split for {partition.day}, then this partition."
             )
-        unique = unique_events(staged)
-        unique = unique.append_column(
-            "snapshot_date", pa.array([partition.day] * unique.num_rows, type=pa.date32())
-        )
-        summary = warehouse.replace_partitions(
-            "tracking_events", [partition], unique, asset_name="tracking_events"
-        )
-        return summary.rows_written, staged.num_rows - unique.num_rows
+        # A staging split before username_hash existed gets it here.
+        unique = with_username_hash(unique_events(staged), tracking_logs.pseudonym_key)
+        written = replace_course_day(warehouse, partition, keys[partition.course_id], unique)
+        return written, staged.num_rows - unique.num_rows
 
     # Each course-day is its own transaction: loads run side by side on the server's cores.
     with ThreadPoolExecutor(warehouse.writers) as pool:

@@ -20,7 +20,10 @@ ASSETS = dg.load_assets_from_modules([assets])
 def resources(config: settings.Settings) -> dict[str, dg.ConfigurableResource]:
     return {
         "tracking_logs": TrackingLogFolderResource(
-            path=config.tracking_logs_path, staging_path=config.tracking_staging_path
+            path=config.tracking_logs_path,
+            staging_path=config.tracking_staging_path,
+            # A secret: an EnvVar, so its value never reaches run config, logs or the UI.
+            pseudonym_key=dg.EnvVar("LMS_PSEUDONYM_KEY") if config.pseudonym_key_set else None,
         )
     }
 

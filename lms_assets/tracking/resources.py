@@ -39,6 +39,11 @@ class TrackingLogFolderResource(dg.ConfigurableResource):
         description="Where the daily split leaves each course's events (Arrow files, one "
         "folder per course), for the course assets to load."
     )
+    pseudonym_key: str | None = Field(
+        default=None,
+        description="Key of the keyed pseudonyms in username_hash (HMAC-RIPEMD160), the same "
+        "as the research packages'; unset: plain RIPEMD160. From LMS_PSEUDONYM_KEY (a secret).",
+    )
 
     def staging_dir(self, day: dt.date) -> Path:
         return Path(self.staging_path) / day.isoformat()

@@ -136,6 +136,7 @@ def tracking_log_split(
             on_file_read=lambda path, day=day: context.log.info(f"{day}: read {path.name}"),
             root=root,
             timezone=settings.current.timezone,
+            pseudonym_key=tracking_logs.pseudonym_key,
         )
         counts, courses = split.counts, split.courses
         site = unique_events(read_course(staging, SITE))

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lms_assets.tracking.keys import username_hashes
 from lms_assets.tracking.parsing import SITE, Event, Quarantined, Skipped, parse_line
 
 PIECE_BYTES = 64 << 20  # plain files are cut into pieces of this size for the workers
@@ -37,7 +38,7 @@ PARALLEL_MIN_BYTES = 16 << 20  # below this, starting worker processes costs mor
 FLUSH_ROWS = 50_000  # events a worker buffers before writing them: memory per worker
 MAX_QUARANTINE_ROWS = 10_000  # quarantined lines kept per day for inspection; all are counted
 READ_BUFFER = 1 << 20
-STAGING_SCHEMA = pa.schema(
+EVENT_SCHEMA = pa.schema(
     [
         ("event_id", pa.string()),
         ("time", pa.timestamp("us")),
@@ -58,8 +59,11 @@ STAGING_SCHEMA = pa.schema(
         ("from_studio", pa.bool_()),
     ]
 )
-assert STAGING_SCHEMA.names == list(Event._fields)
-_EVENT_STRUCT = pa.struct(list(STAGING_SCHEMA))  # Event tuples convert to it in one C call
+assert EVENT_SCHEMA.names == list(Event._fields)
+_EVENT_STRUCT = pa.struct(list(EVENT_SCHEMA))  # Event tuples convert to it in one C call
+# Staged: the parsed event and its username's pseudonym (keys.py), hashed once per distinct
+# username of a flush, so the load and person_course join packages without rehashing.
+STAGING_SCHEMA = EVENT_SCHEMA.append(pa.field("username_hash", pa.string()))
 # LZ4: staging is ~1/3 of the log's size uncompressed; LZ4 shrinks it for little CPU.
 _STAGING_WRITE = pa.ipc.IpcWriteOptions(compression="lz4")
 
@@ -124,11 +128,17 @@ def piece_lines(piece: Piece) -> Iterator[bytes]:
 
 
 def split_piece(
-    piece: Piece, day_start: dt.datetime, day_end: dt.datetime, staging: str, timezone: str = "UTC"
+    piece: Piece,
+    day_start: dt.datetime,
+    day_end: dt.datetime,
+    staging: str,
+    timezone: str = "UTC",
+    pseudonym_key: str | None = None,
 ) -> PieceResult:
     """Split one piece into per-course staging parts; runs in a worker process.
 
     Site-level events (no course) are staged like a course's, under course ``SITE`` ("").
+    ``pseudonym_key``: the key of keyed pseudonyms (LMS_PSEUDONYM_KEY), None for plain ones.
     """
     result = PieceResult(piece)
     counts, courses, quarantine = result.counts, result.courses, result.quarantine
@@ -149,7 +159,7 @@ def split_piece(
                     buffer.append(outcome)
                     buffered += 1
                     if buffered >= FLUSH_ROWS:  # one bound for all courses together
-                        _flush(buffers, courses, staging, piece.number)
+                        _flush(buffers, courses, staging, piece.number, pseudonym_key)
                         buffered = 0
                 elif home:
                     day = outcome.time.replace(tzinfo=dt.UTC).astimezone(zone).date()
@@ -173,7 +183,7 @@ def split_piece(
             counts["quarantined"] += 1
             reason = f"unreadable gzip after line {number - 1}: {type(exc).__name__}: {exc}"
             quarantine.append((number, reason[:255], ""))
-    _flush(buffers, courses, staging, piece.number)
+    _flush(buffers, courses, staging, piece.number, pseudonym_key)
     result.lines = number
     counts["lines"] = number if home else 0
     result.peak_memory_mib = peak_memory_mib()
@@ -192,11 +202,18 @@ def peak_memory_mib() -> float | None:
     return None
 
 
-def _flush(buffers: dict[str, list[Event]], courses: Counter[str], staging: str, part: int) -> None:
+def _flush(
+    buffers: dict[str, list[Event]],
+    courses: Counter[str],
+    staging: str,
+    part: int,
+    pseudonym_key: str | None,
+) -> None:
     for course, rows in buffers.items():
         if not rows:
             continue
         table = pa.Table.from_struct_array(pa.array(rows, type=_EVENT_STRUCT))
+        table = with_username_hash(table, pseudonym_key)
         folder = Path(staging) / course_dir_name(course)
         folder.mkdir(parents=True, exist_ok=True)
         # One file per piece and flush: appending is a new file, never a rewrite.
@@ -207,6 +224,13 @@ def _flush(buffers: dict[str, list[Event]], courses: Counter[str], staging: str,
         rows.clear()
 
 
+def with_username_hash(table: pa.Table, pseudonym_key: str | None) -> pa.Table:
+    """``table`` with its ``username_hash`` column (computed when it has none)."""
+    if "username_hash" in table.column_names:
+        return table
+    return table.append_column("username_hash", username_hashes(table["username"], pseudonym_key))
+
+
 def run_pieces(
     pieces: list[Piece],
     day_start: dt.datetime,
@@ -214,11 +238,12 @@ def run_pieces(
     staging: Path,
     workers: int,
     timezone: str = "UTC",
+    pseudonym_key: str | None = None,
 ) -> Iterator[PieceResult]:
     """Split ``pieces`` with ``workers`` processes (1: in this process); results in order."""
     if workers <= 1 or len(pieces) <= 1:
         for piece in pieces:
-            yield split_piece(piece, day_start, day_end, str(staging), timezone)
+            yield split_piece(piece, day_start, day_end, str(staging), timezone, pseudonym_key)
         return
     # spawn, not fork: the Dagster process holds threads and open connections.
     with ProcessPoolExecutor(min(workers, len(pieces)), mp_context=get_context("spawn")) as pool:
@@ -229,6 +254,7 @@ def run_pieces(
             [day_end] * len(pieces),
             [str(staging)] * len(pieces),
             [timezone] * len(pieces),
+            [pseudonym_key] * len(pieces),
         )
         try:
             yield from results
@@ -272,6 +298,7 @@ def split_day(
     on_file_read: Callable[[Path], None] = lambda path: None,
     root: Path | None = None,
     timezone: str = "UTC",
+    pseudonym_key: str | None = None,
 ) -> DaySplit:
     """Split ``(path, home)`` files into per-course staging under ``staging``.
 
@@ -283,7 +310,8 @@ def split_day(
         workers = 1
     day = DaySplit(len(pieces), workers=min(workers, len(pieces)) or 1)
     lines_before: Counter[str] = Counter()  # lines of the same file's earlier pieces
-    for result in run_pieces(pieces, day_start, day_end, staging, workers, timezone):
+    results = run_pieces(pieces, day_start, day_end, staging, workers, timezone, pseudonym_key)
+    for result in results:
         path = Path(result.piece.path)
         name = str(path.relative_to(root)) if root is not None else path.name
         day.counts.update(result.counts)

@@ -1,5 +1,6 @@
 """The SQL warehouse: schema (``schema``) and the resource with the one write path."""
 
+from lms_assets.warehouse.bulk import ArrowStream
 from lms_assets.warehouse.resource import (
     RejectedRecord,
     WarehouseError,
@@ -10,6 +11,7 @@ from lms_assets.warehouse.resource import (
 )
 
 __all__ = [
+    "ArrowStream",
     "RejectedRecord",
     "WarehouseError",
     "WarehouseResource",

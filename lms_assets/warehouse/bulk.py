@@ -3,15 +3,19 @@
 ``write_load_file`` writes the CSV the server's own bulk loader reads, ``load_file`` loads
 it inside the caller's transaction (only that file: see ``lms_assets/mysql_connection.py``),
 and ``bulk_load`` does both for a write of the warehouse resource. Other databases get
-batches of multi-row inserts.
+batches of multi-row inserts. ``ArrowStream`` is a table's rows as bounded Arrow batches,
+which the write path loads one at a time inside its one transaction (``prepare_batch``
+refuses and counts each), so a write needs one batch's memory, not the table's.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,69 @@ import sqlalchemy as sa
 
 from lms_assets.errors import WarehouseError
 from lms_assets.mysql_connection import local_file_allowed
+from lms_assets.partitions import Scope
+
+SAMPLE_ROWS = 10
+
+
+class ArrowStream:
+    """A table's rows as Arrow tables or record batches, read once by the write path.
+
+    The write loads each batch as it comes, inside its one transaction, so only one batch
+    is in memory; a whole ``pa.Table`` is a one-batch stream. After the write, ``rows``,
+    ``per_partition`` (scope values -> rows) and ``sample`` (the first rows) say what was
+    written. Batches from a list can be read again (the write retries a deadlock);
+    from an iterator only once.
+    """
+
+    def __init__(self, batches: Iterable[pa.Table | pa.RecordBatch]) -> None:
+        self._batches = batches
+        self.replayable = isinstance(batches, Sequence)
+        self.started = False
+        self.rows = 0
+        self.per_partition: Counter[tuple[Any, ...]] = Counter()
+        self.sample: list[dict[str, Any]] = []
+
+    def __iter__(self) -> Iterator[pa.Table]:
+        if self.started and not self.replayable:
+            raise WarehouseError("this stream of rows was already read; it can be read once.")
+        self.started, self.rows, self.sample = True, 0, []
+        self.per_partition.clear()
+        for batch in self._batches:
+            yield pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+
+
+def prepare_batch(
+    table: sa.Table, data: pa.Table, scope: Scope, loaded_at: dt.datetime, stream: ArrowStream
+) -> pa.Table:
+    """One batch checked like Python rows are (columns known, rows inside ``scope``),
+    counted into ``stream``, and stamped with ``loaded_at``."""
+    unknown = set(data.column_names) - set(table.columns.keys())
+    if unknown:
+        raise WarehouseError(
+            f"{table.name}: unknown column(s) {sorted(unknown)}; nothing was written."
+        )
+    columns = list(scope.columns)
+    counts = (
+        data.select(columns).group_by(columns).aggregate([([], "count_all")]).to_pylist()
+        if data.num_rows
+        else []
+    )
+    keys = scope.value_tuples()
+    for item in counts:
+        where = tuple(item[c] for c in columns)
+        if where not in keys:
+            raise WarehouseError(
+                f"{table.name}: rows for {where!r} are outside the partitions being replaced; "
+                "nothing was written."
+            )
+        stream.per_partition[where] += item["count_all"]
+    stream.rows += data.num_rows
+    if len(stream.sample) < SAMPLE_ROWS:
+        stream.sample += data.slice(0, SAMPLE_ROWS - len(stream.sample)).to_pylist()
+    return data.append_column(
+        "loaded_at", pa.array([loaded_at] * data.num_rows, type=pa.timestamp("s"))
+    )
 
 
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

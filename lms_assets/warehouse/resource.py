@@ -2,7 +2,8 @@
 
 ``replace_partitions`` deletes a set of partitions' rows and inserts their new
 rows (and the records rejected on the way) in ONE transaction, in batches of
-multi-row inserts. Re-running a partition therefore leaves identical rows, and a
+multi-row inserts (Arrow rows: LOAD DATA on MySQL/MariaDB, batch by batch for an
+``ArrowStream``). Re-running a partition therefore leaves identical rows, and a
 crash mid-write leaves the previous rows untouched.
 """
 
@@ -12,7 +13,7 @@ import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,7 @@ from lms_assets.db import get_engine, normalize_url, redacted
 from lms_assets.errors import WarehouseError
 from lms_assets.partitions import Partition, Scope
 from lms_assets.warehouse import schema
-from lms_assets.warehouse.bulk import bulk_load, chunks
+from lms_assets.warehouse.bulk import ArrowStream, bulk_load, chunks, prepare_batch
 
 WRITE_ATTEMPTS = 3
 # Lock wait timeout, deadlock, and a duplicate key: two writers of the same EMPTY partition
@@ -35,6 +36,7 @@ WRITE_ATTEMPTS = 3
 # meets the first one's committed rows. Run again, its DELETE removes them.
 RETRYABLE_MYSQL_ERRORS = {1205, 1213, 1062}
 _schema_ready: set[str] = set()
+Rows = Iterable[Mapping[str, Any]] | pa.Table | ArrowStream
 _lock = threading.Lock()
 
 
@@ -49,6 +51,10 @@ class RejectedRecord:
     payload: Any = None
     code: str | None = None  # ReasonCode: what rejection counts and checks group by
     field: str | None = None
+
+
+# What a write keeps as refused: the records, or a callable giving them after the rows are read.
+Rejected = Sequence[RejectedRecord] | Callable[[], Iterable[RejectedRecord]]
 
 
 @dataclass(frozen=True)
@@ -109,10 +115,10 @@ class WarehouseResource(dg.ConfigurableResource):
         self,
         table_name: str,
         partitions: Scope | Sequence[Partition],
-        rows: Iterable[Mapping[str, Any]] | pa.Table,
+        rows: Rows,
         *,
         asset_name: str | None = None,
-        rejected: Sequence[RejectedRecord] = (),
+        rejected: Rejected = (),
     ) -> WriteSummary:
         """Atomically replace ``partitions`` of one table with ``rows`` (see ``write``)."""
         return self.write(
@@ -122,10 +128,10 @@ class WarehouseResource(dg.ConfigurableResource):
     def write(
         self,
         partitions: Scope | Sequence[Partition],
-        rows_by_table: Mapping[str, Iterable[Mapping[str, Any]] | pa.Table],
+        rows_by_table: Mapping[str, Rows],
         *,
         asset_name: str,
-        rejected: Sequence[RejectedRecord] = (),
+        rejected: Rejected = (),
     ) -> dict[str, WriteSummary]:
         """Replace ``partitions`` of every table in ``rows_by_table``, in ONE transaction.
 
@@ -137,49 +143,35 @@ class WarehouseResource(dg.ConfigurableResource):
         the same partitions are replaced in the same transaction, so tables and
         their rejects never disagree. Nothing is checked or written piecemeal:
         a bad row or a database error leaves every table as it was.
+
+        A table's rows are Python rows, an Arrow table, or an ``ArrowStream`` of Arrow
+        batches, each loaded (and checked) as it comes inside the transaction, so memory
+        is one batch's. ``rejected`` may be a callable, called once the rows are written:
+        a streaming reader finds its refusals while it is read.
         """
         scope = Scope.of(partitions)
         loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-        prepared = {}
+        prepared: dict[str, list[dict[str, Any]] | ArrowStream] = {}
         for name, rows in rows_by_table.items():
             table = schema.metadata.tables[name]
             _require_partition_columns(table, scope)
+            if isinstance(rows, pa.Table):
+                rows = ArrowStream([rows])  # a table is a one-batch stream
             prepared[name] = (
-                _prepare_arrow(table, rows, scope, loaded_at)
-                if isinstance(rows, pa.Table)
-                else _prepare(table, rows, scope, loaded_at)
-            )
-        keys = scope.value_tuples()
-        rejected_rows = []
-        for seq, r in enumerate(rejected):
-            if tuple(r.partition.columns.values()) not in keys:
-                raise WarehouseError(
-                    f"rejected record of {asset_name} for {r.partition} is outside the "
-                    "partitions being replaced; nothing was written."
-                )
-            rejected_rows.append(
-                {
-                    "asset_name": asset_name,
-                    "partition_key": str(r.partition.partition_key),
-                    **r.partition.columns,
-                    "seq": seq,
-                    "source": r.source,
-                    "record_key": None if r.record_key is None else str(r.record_key)[:255],
-                    "reason": r.reason[:1000],
-                    "reason_code": None if r.code is None else str(r.code)[:64],
-                    "field": None if r.field is None else r.field[:64],
-                    "payload": None if r.payload is None else json.dumps(r.payload, default=str),
-                    "loaded_at": loaded_at,
-                }
+                rows if isinstance(rows, ArrowStream) else _prepare(table, rows, scope, loaded_at)
             )
 
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
-                return self._replace(scope, prepared, asset_name, rejected_rows)
+                return self._replace(scope, prepared, asset_name, rejected, loaded_at)
             except (sa.exc.OperationalError, sa.exc.IntegrityError) as exc:
                 code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
-                if code not in RETRYABLE_MYSQL_ERRORS or attempt == WRITE_ATTEMPTS:
-                    raise
+                spent = any(
+                    isinstance(r, ArrowStream) and r.started and not r.replayable
+                    for r in prepared.values()
+                )
+                if code not in RETRYABLE_MYSQL_ERRORS or attempt == WRITE_ATTEMPTS or spent:
+                    raise  # (a stream read once cannot be written again: rolled back, raised)
                 # Rolled back whole (by the server for a deadlock, by leaving begin() for a
                 # lock timeout or a duplicate key): running it again is safe. Duplicates
                 # within our own rows fail every attempt and are raised.
@@ -189,12 +181,13 @@ class WarehouseResource(dg.ConfigurableResource):
     def _replace(
         self,
         scope: Scope,
-        prepared: Mapping[str, list[dict[str, Any]] | pa.Table],
+        prepared: Mapping[str, list[dict[str, Any]] | ArrowStream],
         asset_name: str,
-        rejected_rows: list[dict[str, Any]],
+        rejected: Rejected,
+        loaded_at: dt.datetime,
     ) -> dict[str, WriteSummary]:
         rejects = schema.rejected_records
-        summaries: dict[str, WriteSummary] = {}
+        counts: dict[str, tuple[int, int]] = {}
         engine = self.engine
         if engine.dialect.name in ("mysql", "mariadb"):
             # No gap locks: concurrent writes of neighbouring partitions do not deadlock.
@@ -208,20 +201,22 @@ class WarehouseResource(dg.ConfigurableResource):
                     deleted += conn.execute(
                         table.delete().where(partition_filter(table, chunk))
                     ).rowcount
-                if isinstance(table_rows, pa.Table):
-                    bulk_load(conn, table, table_rows, self.batch_size)
+                if isinstance(table_rows, ArrowStream):
+                    for batch in table_rows:
+                        if batch.num_rows:
+                            data = prepare_batch(table, batch, scope, loaded_at, table_rows)
+                            bulk_load(conn, table, data, self.batch_size)
+                    written = table_rows.rows
                 else:
                     # executemany: pymysql rewrites it into multi-row INSERTs, sqlite3 runs
                     # it in C; all inside this one transaction.
                     for batch in chunks(table_rows, self.batch_size):
                         conn.execute(table.insert(), list(batch))
-                summaries[name] = WriteSummary(
-                    table=name,
-                    partitions=len(scope),
-                    rows_deleted=deleted,
-                    rows_written=len(table_rows),
-                    rejected_written=len(rejected_rows),
-                )
+                    written = len(table_rows)
+                counts[name] = (deleted, written)
+            rejected_rows = _rejected_rows(
+                rejected() if callable(rejected) else rejected, scope, asset_name, loaded_at
+            )
             for chunk in scopes:
                 conn.execute(
                     rejects.delete().where(
@@ -231,7 +226,16 @@ class WarehouseResource(dg.ConfigurableResource):
                 )
             for batch in chunks(rejected_rows, self.batch_size):
                 conn.execute(rejects.insert(), list(batch))
-        return summaries
+        return {
+            name: WriteSummary(
+                table=name,
+                partitions=len(scope),
+                rows_deleted=deleted,
+                rows_written=written,
+                rejected_written=len(rejected_rows),
+            )
+            for name, (deleted, written) in counts.items()
+        }
 
     def read_partitions(
         self,
@@ -263,7 +267,8 @@ class WarehouseResource(dg.ConfigurableResource):
         counts = {}
         with self.engine.connect() as conn:
             for table in schema.metadata.sorted_tables:
-                if table is schema.rejected_records or "loaded_at" not in table.c:
+                skip = table is schema.rejected_records or schema.is_view(table)  # views: rows
+                if skip or "loaded_at" not in table.c:  # counted in the tables they show
                     continue
                 n = conn.execute(
                     sa.select(sa.func.count()).where(table.c.loaded_at >= since)
@@ -291,6 +296,35 @@ def _require_partition_columns(table: sa.Table, scope: Scope) -> None:
         )
 
 
+def _rejected_rows(
+    rejected: Iterable[RejectedRecord], scope: Scope, asset_name: str, loaded_at: dt.datetime
+) -> list[dict[str, Any]]:
+    keys = scope.value_tuples()
+    rows = []
+    for seq, r in enumerate(rejected):
+        if tuple(r.partition.columns.values()) not in keys:
+            raise WarehouseError(
+                f"rejected record of {asset_name} for {r.partition} is outside the "
+                "partitions being replaced; nothing was written."
+            )
+        rows.append(
+            {
+                "asset_name": asset_name,
+                "partition_key": str(r.partition.partition_key),
+                **r.partition.columns,
+                "seq": seq,
+                "source": r.source,
+                "record_key": None if r.record_key is None else str(r.record_key)[:255],
+                "reason": r.reason[:1000],
+                "reason_code": None if r.code is None else str(r.code)[:64],
+                "field": None if r.field is None else r.field[:64],
+                "payload": None if r.payload is None else json.dumps(r.payload, default=str),
+                "loaded_at": loaded_at,
+            }
+        )
+    return rows
+
+
 def _prepare(
     table: sa.Table,
     rows: Iterable[Mapping[str, Any]],
@@ -315,33 +349,6 @@ def _prepare(
             )
         prepared.append({**row, "loaded_at": loaded_at})
     return prepared
-
-
-def _prepare_arrow(
-    table: sa.Table,
-    data: pa.Table,
-    scope: Scope,
-    loaded_at: dt.datetime,
-) -> pa.Table:
-    """The Arrow counterpart of ``_prepare``: same refusals, vectorised."""
-    unknown = set(data.column_names) - set(table.columns.keys())
-    if unknown:
-        raise WarehouseError(
-            f"{table.name}: unknown column(s) {sorted(unknown)}; nothing was written."
-        )
-    columns = list(scope.columns)
-    seen = data.select(columns).group_by(columns).aggregate([]).to_pylist() if data.num_rows else []
-    keys = scope.value_tuples()
-    for key in seen:
-        where = tuple(key[c] for c in columns)
-        if where not in keys:
-            raise WarehouseError(
-                f"{table.name}: rows for {where!r} are outside the partitions being replaced; "
-                "nothing was written."
-            )
-    return data.append_column(
-        "loaded_at", pa.array([loaded_at] * data.num_rows, type=pa.timestamp("s"))
-    )
 
 
 def rows_from_frame(frame: pd.DataFrame) -> list[dict[str, Any]]:

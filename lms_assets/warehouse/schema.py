@@ -92,6 +92,12 @@ def registered_metadata() -> sa.MetaData:
     return metadata
 
 
+def is_view(table: sa.Table) -> bool:
+    """A view declared on the metadata (``info["view"]`` its SELECT): read like a table, never
+    written, created by its source's migration, and passed by the schema comparison."""
+    return "view" in table.info
+
+
 def user_id_column() -> sa.Column:
     """A learner's id as part of a table's primary key."""
     return sa.Column("user_id", sa.BigInteger, primary_key=True, autoincrement=False)
