@@ -243,3 +243,22 @@ def test_a_running_run_has_no_dropout_label_yet(sqlite_warehouse) -> None:
     frame = build_examples(sqlite_warehouse, CourseRun(COURSE, START, END), D(2026, 1, 26), 0.25)
     assert sorted(set(frame["snapshot_date"])) == CUTOFFS[:3]  # 25 January is over on the 26th
     assert frame["is_dropout"].isna().all()
+
+
+def test_without_a_calendar_the_run_spans_its_stored_logs(warehouse, instance) -> None:
+    """Logs of 5 January to 10 February: 37 days, the last ceil(9.25) = 10 from 1 February,
+    so the cutoffs are 11, 18 and 25 January; the metadata counts the 2 + 2 + 3 rows."""
+    load_fixture(warehouse)
+    partitions.register_courses(instance, partitions.openedx_courses, [COURSE])
+    result = dg.materialize(
+        [dropout_training_set],
+        instance=instance,
+        resources={"warehouse": warehouse},
+        partition_key=COURSE,
+    )
+    assert result.success
+    assert sorted({k[0] for k in stored(warehouse)}) == CUTOFFS[:3]
+    assert {r["run_end"] for r in stored(warehouse).values()} == {D(2026, 2, 10)}
+    [materialization] = result.asset_materializations_for_node("dropout_training_set")
+    assert materialization.metadata["dagster/row_count"].value == 7
+    assert materialization.metadata["run_rows"].value == 7
