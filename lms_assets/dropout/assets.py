@@ -3,12 +3,14 @@
 # No `from __future__ import annotations`: Dagster resolves the config annotation at runtime.
 
 import datetime as dt
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
 
 from lms_assets import quality, settings
+from lms_assets.dropout import model
 from lms_assets.dropout.examples import INPUT_TABLES, KEY, CourseRun, build_examples
 from lms_assets.dropout.schema import metadata as schema
 from lms_assets.loading import write_scope
@@ -127,3 +129,44 @@ def dropout_training_set(
 
 
 _LABEL_COLUMNS = ["week", "cutoff", "learners", "dropout", "retained", "label_unknown", "passed"]
+
+
+class DropoutModelConfig(dg.Config):
+    """Where versioned models go; default ``$LMS_DATA_DIR/models/dropout``."""
+
+    models_dir: str = ""
+
+
+@dg.asset(
+    deps=[dropout_training_set],
+    group_name="dropout",
+    kinds={"scikitlearn", "pandas"},
+    pool="warehouse",
+)
+def dropout_model(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, config: DropoutModelConfig
+) -> dg.MaterializeResult:
+    """Gradient boosting and a logistic-regression baseline, trained on the finished runs'
+    examples, evaluated on the later runs, stored as a versioned folder with a model card."""
+    table = schema.tables[TABLE]
+    frame = warehouse.read_frame(sa.select(table).where(table.c.is_dropout.is_not(None)))
+    try:
+        trained = model.train(frame, dt.datetime.now(dt.UTC).replace(microsecond=0))
+    except model.NotEnoughHistory as exc:
+        raise dg.Failure(description=str(exc)) from None
+    folder = Path(config.models_dir or settings.current.data_dir / "models" / "dropout")
+    target = model.save(trained, folder)
+    card = trained.card
+    metrics = [{"model": name, **values} for name, values in card["evaluation"]["metrics"].items()]
+    context.log.info(f"dropout_model {card['version']} stored in {target}")
+    return dg.MaterializeResult(
+        metadata={
+            "version": card["version"],
+            "path": dg.MetadataValue.path(str(target)),
+            "dagster/row_count": card["data_window"]["examples"],
+            "train_runs": ", ".join(card["evaluation"]["train_runs"]),
+            "test_runs": ", ".join(card["evaluation"]["test_runs"]),
+            "evaluation": table_value(metrics, ["model", "roc_auc", "pr_auc", "brier"]),
+            "model_card": dg.MetadataValue.json(card),
+        }
+    )
