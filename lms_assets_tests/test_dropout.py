@@ -262,3 +262,12 @@ def test_without_a_calendar_the_run_spans_its_stored_logs(warehouse, instance) -
     [materialization] = result.asset_materializations_for_node("dropout_training_set")
     assert materialization.metadata["dagster/row_count"].value == 7
     assert materialization.metadata["run_rows"].value == 7
+
+
+def test_activity_after_the_runs_end_is_not_in_the_label(sqlite_warehouse) -> None:
+    """Learner 2 comes back on 20 February, after the run's end: still a dropout."""
+    load_fixture(sqlite_warehouse)
+    store(sqlite_warehouse, "learner_daily_activity", [activity(D(2026, 2, 20), 2, 3)])
+    frame = build_examples(sqlite_warehouse, CourseRun(COURSE, START, END), D(2026, 3, 1), 0.25)
+    assert frame.loc[frame["user_id"] == 2, "is_dropout"].tolist() == [True] * 4
+    assert frame.loc[frame["user_id"] == 1, "is_dropout"].tolist() == [False] * 4

@@ -95,7 +95,8 @@ def _labels(
 ) -> tuple[set[int] | None, dict[int, bool | None]]:
     """(learners active in the label window, or None while the run is not over;
     {learner: is_passed} of the first grades snapshot stored on or after the run's end)."""
-    window = activity[activity["snapshot_date"] >= run.label_start(last_fraction)]
+    days = activity["snapshot_date"]
+    window = activity[(days >= run.label_start(last_fraction)) & (days <= run.end)]
     active = set(window["user_id"]) if run.end < today else None
     final = grades[grades["snapshot_date"] >= run.end]
     if final.empty:
