@@ -271,3 +271,24 @@ def test_activity_after_the_runs_end_is_not_in_the_label(sqlite_warehouse) -> No
     frame = build_examples(sqlite_warehouse, CourseRun(COURSE, START, END), D(2026, 3, 1), 0.25)
     assert frame.loc[frame["user_id"] == 2, "is_dropout"].tolist() == [True] * 4
     assert frame.loc[frame["user_id"] == 1, "is_dropout"].tolist() == [False] * 4
+
+
+def test_the_point_in_time_check_flags_a_later_snapshot(warehouse) -> None:
+    """A row whose snapshot was stored after its cutoff breaks point_in_time, and only it."""
+    from lms_assets import quality
+    from lms_assets.dropout.assets import RULES
+    from lms_assets.loading import write_scope
+    from lms_assets.partitions import Scope
+
+    load_fixture(warehouse)
+    frame = build_examples(warehouse, CourseRun(COURSE, START, END), D(2026, 3, 1), 0.25)
+    frame.loc[(frame["user_id"] == 1) & (frame["snapshot_date"] == WEEK_2), "snapshot_used"] = D(
+        2026, 1, 24
+    )
+    scope = [Partition(course_id=COURSE)]
+    write_scope(warehouse, Scope(scope), {"dropout_training_set": frame}, asset_name="fixture")
+    results = {
+        r.check_name: r for r in quality.evaluate(warehouse, "dropout_training_set", RULES, scope)
+    }
+    assert results["point_in_time"].metadata["violations"].value == 1
+    assert results["unique_key"].passed and results["values_in_range"].passed
