@@ -23,7 +23,7 @@ RUNS = {  # course run -> (start, end), ending in this order
     "course-v1:UNI+M+2025_T2": (dt.date(2025, 4, 7), dt.date(2025, 6, 29)),
     "course-v1:UNI+M+2025_T3": (dt.date(2025, 9, 1), dt.date(2025, 11, 23)),
 }
-FIRST = next(iter(RUNS))
+FIRST, LAST = next(iter(RUNS)), list(RUNS)[-1]
 LEARNERS, CUTOFF_WEEKS = 20, (2, 4)
 
 
@@ -120,6 +120,8 @@ def test_dropout_model_is_stored_with_its_card(warehouse, tmp_path: Path) -> Non
     for model in stored["models"].values():
         p_idle, p_busy = model.predict_proba(x)[:, 1]
         assert p_idle > 0.5 > p_busy
+    [check] = result.get_asset_check_evaluations()
+    assert (check.check_name, check.passed) == ("evaluated_on_later_runs", True)
     [materialization] = result.asset_materializations_for_node("dropout_model")
     assert materialization.metadata["version"].value == folder.name
     assert materialization.metadata["dagster/row_count"].value == 120
@@ -142,3 +144,22 @@ def test_one_finished_run_is_not_enough(warehouse, tmp_path: Path) -> None:
     failure = result.failure_data_for_node("dropout_model")
     assert "at least 2 finished course runs with labels, has 1" in str(failure.error)
     assert not (tmp_path / "models").exists()
+
+
+def test_a_test_run_without_dropouts_fails_the_evaluation_check(warehouse, tmp_path: Path) -> None:
+    """The last run's learners all stay: no AUC on it, the model is stored, the check fails."""
+    rows = [row for run in RUNS for row in planted_examples(run)]
+    for row in rows:
+        if row["course_id"] == LAST:
+            row.update(is_dropout=False, days_since_last_activity=1)
+    warehouse.write(
+        [Partition(course_id=run) for run in RUNS], {"dropout_training_set": rows}, asset_name="f"
+    )
+    result = dg.materialize(
+        [dropout_model],
+        resources={"warehouse": warehouse},
+        run_config={"ops": {"dropout_model": {"config": {"models_dir": str(tmp_path / "m")}}}},
+    )
+    [check] = result.get_asset_check_evaluations()
+    assert not check.passed
+    assert check.metadata["without_auc"].value == "gradient_boosting, logistic_regression"

@@ -137,11 +137,21 @@ class DropoutModelConfig(dg.Config):
     models_dir: str = ""
 
 
+EVALUATED = dg.AssetCheckSpec(
+    "evaluated_on_later_runs",
+    asset="dropout_model",
+    description="Both models have a ROC-AUC on the held-out later runs (they hold dropouts "
+    "and retained learners). The quality gate of issue 17 (point 4) is not this check.",
+)
+
+
 @dg.asset(
     deps=[dropout_training_set],
     group_name="dropout",
     kinds={"scikitlearn", "pandas"},
     pool="warehouse",
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    check_specs=[EVALUATED],
 )
 def dropout_model(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, config: DropoutModelConfig
@@ -159,6 +169,7 @@ def dropout_model(
     card = trained.card
     metrics = [{"model": name, **values} for name, values in card["evaluation"]["metrics"].items()]
     context.log.info(f"dropout_model {card['version']} stored in {target}")
+    unscored = [m["model"] for m in metrics if m["roc_auc"] is None]
     return dg.MaterializeResult(
         metadata={
             "version": card["version"],
@@ -168,5 +179,15 @@ def dropout_model(
             "test_runs": ", ".join(card["evaluation"]["test_runs"]),
             "evaluation": table_value(metrics, ["model", "roc_auc", "pr_auc", "brier"]),
             "model_card": dg.MetadataValue.json(card),
-        }
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=EVALUATED.name,
+                passed=not unscored,
+                metadata={
+                    "test_runs": ", ".join(card["evaluation"]["test_runs"]),
+                    "without_auc": ", ".join(unscored) or "none",
+                },
+            )
+        ],
     )
