@@ -127,6 +127,12 @@ class Settings:
         "LMS_LTI_DASHBOARD_LINK", None, "dashboard link in the email"
     )
 
+    dropout_last_fraction: float = _setting(
+        "LMS_DROPOUT_LAST_FRACTION",
+        0.25,
+        "dropout label: no activity in this last share of a course run",
+    )
+
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
         environ = os.environ if environ is None else environ

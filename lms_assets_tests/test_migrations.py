@@ -45,23 +45,25 @@ RESEARCH_DOC = (
     "research_0001 research: the research-package tables (seed 004), on the research "
     "source's own branch"
 )
+DROPOUT_DOC = "dropout_0001 dropout: dropout_training_set, on the dropout source's own branch"
 LTI_DOC = (
     "lti_0001 lti: lti_attempts, attempt_daily_stats and the BI views, "
     "on the LTI source's own branch"
 )
-# Three sources have a branch of their own (their migrations/ folders): LTI's builds on the
-# baseline, the tracking and research ones on 0003. All three are heads, and
-# alembic_version holds the three. After the baseline, alembic applies them in this order.
+# Four sources have a branch of their own (their migrations/ folders): LTI's builds on the
+# baseline, the tracking, research and dropout ones on 0003. All four are heads, and
+# alembic_version holds the four. After the baseline, alembic applies them in this order.
 AFTER_BASELINE = (
-    LTI_DOC,
     REVISION_2_DOC,
     REVISION_3_DOC,
+    LTI_DOC,
+    DROPOUT_DOC,
     RESEARCH_DOC,
     TRACKING_1_DOC,
     TRACKING_2_DOC,
 )
-HEAD = "lti_0001,research_0001,tracking_0002"
-HEAD_ROWS = [("lti_0001",), ("research_0001",), ("tracking_0002",)]
+HEAD = "dropout_0001,lti_0001,research_0001,tracking_0002"
+HEAD_ROWS = [("dropout_0001",), ("lti_0001",), ("research_0001",), ("tracking_0002",)]
 DAY = dt.date(2026, 3, 2)
 LOADED = dt.datetime(2026, 3, 2, 7, 0, 0)
 COURSE = "course-v1:UNI+CS1+2026"
