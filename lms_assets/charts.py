@@ -22,6 +22,7 @@ matplotlib.use("Agg")  # before any canvas is made: no display on a server
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 SIZE = (5.6, 2.2)  # inches; at DPI, 560 x 220 px: readable beside the UI's metadata table
 DPI = 100
@@ -54,10 +55,11 @@ def bars(
     *,
     horizontal: bool = False,
     size: tuple[float, float] = SIZE,
+    label_width: int = 18,
 ) -> bytes:
     """One bar per label (long labels cut from the left: course and block keys end in
     what tells them apart)."""
-    names = [_short(label) for label in labels]
+    names = [_short(label, label_width) for label in labels]
 
     def draw(axes: Axes) -> None:
         if horizontal:
@@ -68,6 +70,8 @@ def bars(
                 axes.tick_params(axis="x", labelrotation=45)
                 for tick in axes.get_xticklabels():
                     tick.set_horizontalalignment("right")
+        if all(float(v).is_integer() for v in values):  # counts: no 0.25 of a learner
+            (axes.xaxis if horizontal else axes.yaxis).set_major_locator(MaxNLocator(integer=True))
         axes.set_title(title)
 
     return png(draw, size)
