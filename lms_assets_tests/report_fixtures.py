@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
-
 from lms_assets.partitions import Partition
 from lms_assets.warehouse import RejectedRecord, WarehouseResource
 from lms_assets.warehouse.schema import registered_metadata

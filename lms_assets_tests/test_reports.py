@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from lms_assets.reports import tasks
@@ -115,3 +116,59 @@ def test_data_quality(course):
 def test_unknown_task_is_named(warehouse):
     with pytest.raises(ValueError, match="unknown task 'nope'; the tasks are enrollment_over_time"):
         tasks.run_task(warehouse, COURSE, "nope", DAY)
+
+
+def cli(warehouse, tmp_path, *args: str):
+    from lms_assets_tests.test_cli_errors import lms_assets
+
+    return lms_assets(
+        tmp_path,
+        *args,
+        LMS_WAREHOUSE_URL=warehouse.url,
+        LMS_REPORTS_DIR=str(tmp_path / "reports"),
+        LMS_PSEUDONYM_KEY=None,
+    )
+
+
+def test_analyze_writes_csv_parquet_and_markdown(course, tmp_path):
+    result = cli(course, tmp_path, "analyze", COURSE, "videos", "--date", DAY.isoformat())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "video_id,viewers,completed,completion_pct",
+        f"{V1},2,1,50.0",
+        f"{V2},1,1,100.0",
+    ]
+    assert result.stderr.strip() == "videos: 2 rows"
+    out = tmp_path / "problems.parquet"
+    args = ("analyze", COURSE, "problem_performance", "--date", DAY.isoformat())
+    assert cli(course, tmp_path, *args, "--format", "parquet", "--output", str(out)).returncode == 0
+    frame = pd.read_parquet(out)
+    assert list(frame["problem_id"]) == [P1, P2]
+    assert list(frame["first_try_success_pct"]) == [33.3, 100.0]
+    md = cli(course, tmp_path, *args, "--format", "md").stdout.splitlines()
+    assert md[0].split("|")[1].strip() == "problem_id" and len(md) == 4
+
+
+def test_analyze_list_names_every_task_in_one_line(tmp_path):
+    from lms_assets_tests.test_cli_errors import lms_assets
+
+    result = lms_assets(tmp_path, "analyze", "--list")
+    assert result.returncode == 0
+    assert [line.split()[0] for line in result.stdout.splitlines()] == list(tasks.TASKS)
+
+
+def test_analyze_refuses_an_unknown_task_in_one_line(course, tmp_path):
+    result = cli(course, tmp_path, "analyze", COURSE, "grades")
+    assert result.returncode == 2
+    assert result.stderr.startswith("lms-assets analyze: unknown task 'grades'; the tasks are ")
+
+
+def test_report_prints_the_path_of_the_page(course, tmp_path):
+    result = cli(course, tmp_path, "report", COURSE, "--date", DAY.isoformat())
+    assert result.returncode == 0, result.stderr
+    path = tmp_path / "reports" / "course-v1_Test_R101_2026_T1" / "2026-03-10.html"
+    assert result.stdout.strip() == str(path)
+    page = path.read_text(encoding="utf-8")
+    assert page.count("<section ") == 9 and 'data-empty="true"' not in page
+    other = cli(course, tmp_path, "report", "course-v1:Test+NONE+2026", "--date", "2026-03-10")
+    assert other.returncode == 2 and "no enrollments, activity or raw_data stored" in other.stderr
