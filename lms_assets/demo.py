@@ -145,8 +145,9 @@ def demo_runs(courses: list[str], moodle_courses: list[str], day: dt.date) -> li
     order: today's snapshots; Moodle's counts of today and log of yesterday (its schedule's
     own plan); the split of the log files of yesterday and today (one run over both days);
     each course's tracking tables of those days; then raw_data once all of its inputs are
-    stored (features/automation.py). The sandbox's clock stands at midnight, so yesterday
-    is the last day with activity, as on a real site before the day's logs rotate."""
+    stored (features/automation.py); then the course reports. The sandbox's clock stands at
+    midnight, so yesterday is the last day with activity, as on a real site before the day's
+    logs rotate."""
     from lms_assets.moodle.definitions import counts_today_logs_yesterday
     from lms_assets.tracking.sensors import COURSES_JOB, SPLIT_JOB
 
@@ -179,6 +180,7 @@ def demo_runs(courses: list[str], moodle_courses: list[str], day: dt.date) -> li
         *batched("tracking tables", COURSES_JOB, courses, yesterday),
         *batched("tracking tables", COURSES_JOB, courses, day),
         *batched("raw_data", "raw_data_daily", courses, day),
+        *batched("course reports", "course_report_daily", courses, day),
     ]
 
 
