@@ -206,15 +206,15 @@ def _balance(labels: pd.Series) -> dict[str, int]:
     }
 
 
-def grade_chart(frame: pd.DataFrame) -> dg.MetadataValue:
-    """The run's grade distribution, learners per 10-point bucket, as a UI chart."""
+def grade_charts(frame: pd.DataFrame) -> dict[str, dg.MetadataValue]:
+    """The run's grade distribution, learners per 10-point bucket, as UI charts."""
     grades = frame["grade_percentage"].dropna().astype(float) if len(frame) else pd.Series()
     if grades.empty:
-        return dg.MetadataValue.md("_no grades: no chart_")
+        return {"chart": dg.MetadataValue.md("_no grades: no chart_")}
     counts = np.histogram(grades, bins=10, range=(0, 100))[0]
-    labels = [f"{10 * i}-{10 * i + 10}" for i in range(10)]
-    title = f"grade_percentage of {len(grades)} learners"
-    return charts.metadata_image(charts.bars(labels, [int(c) for c in counts], title), title)
+    labels = [str(10 * i) for i in range(10)]  # each bucket's lower bound
+    title = f"grade_percentage of {len(grades)} learners, per 10 points"
+    return charts.chart_metadata(labels, [int(c) for c in counts], title)
 
 
 def label_summary(frame: pd.DataFrame) -> list[dict[str, object]]:
@@ -337,7 +337,7 @@ def raw_data(
         "raw_data",
         [*RAW_DATA_RULES, INPUTS_PASS_THEIR_CHECKS],
         extra={
-            "chart": grade_chart(frame),
+            **grade_charts(frame),
             "per_course": table_value(summary[:50], shown),
             "preview": table_value(frame.head(10).to_dict("records"), preview_columns),
         },

@@ -255,6 +255,4 @@ def attempt_daily_stats(
     }
     context.log.info(f"attempt_daily_stats: {len(rows)} course-days, attempts per day {by_day}")
     chart = charts.per_day_or_course(pd.DataFrame(rows), "attempts", "attempts")
-    return publish(
-        context, warehouse, report, "attempt_daily_stats", STATS_RULES, extra={"chart": chart}
-    )
+    return publish(context, warehouse, report, "attempt_daily_stats", STATS_RULES, extra=chart)

@@ -189,16 +189,12 @@ def activity_counts(
         "activity_counts",
         [*RULES["activity_counts"], COURSE_IN_MOODLE],
         extra={
-            "chart": charts.metadata_image(
-                charts.bars(
-                    list(VIEW_COLUMNS),
-                    [sum(r[c] for r in rows) for c in VIEW_COLUMNS],
-                    "views by component",
-                ),
+            **charts.grouped_bars(
+                pd.DataFrame(rows, columns=list(VIEW_COLUMNS)).melt(),
+                "variable",
+                "value",
                 "views by component",
-            )
-            if rows
-            else dg.MetadataValue.md("_no rows: no chart_"),
+            ),
             "run_days": len(days),
             "run_total_views": sum(r["total_views"] for r in rows),
             "timezone": moodle.timezone,
@@ -337,7 +333,7 @@ def user_activity(
         "user_activity",
         RULES["user_activity"],
         extra={
-            "chart": charts.grouped_bars(
+            **charts.grouped_bars(
                 pd.DataFrame(rows, columns=["course_shortname", "total_views"]),
                 "course_shortname",
                 "total_views",

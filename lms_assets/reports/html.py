@@ -34,7 +34,7 @@ img{max-width:100%;display:block}table{border-collapse:collapse;font-size:12px;w
 th,td{padding:3px 6px;border-bottom:1px solid #e4e7eb;text-align:left}
 th{background:#f0f4f8}td.pass{color:#2f8132}td.fail{color:#c44e52;font-weight:bold}
 td.warn,td.no.rows{color:#b7791f}.empty{color:#9aa5b1;font-style:italic}
-.scroll{overflow-x:auto}td{overflow-wrap:anywhere}
+.scroll{overflow-x:auto}td{overflow-wrap:break-word}
 footer{padding:8px 32px 24px;color:#7b8794;font-size:12px}
 """
 

@@ -300,8 +300,8 @@ def _aggregate_asset(name: str, build) -> dg.AssetsDefinition:
         partitions = scope_of(context)
         frame = build(_events_frame(warehouse, partitions))
         report = write_scope(warehouse, partitions, {name: frame}, asset_name=name)
-        chart = {"chart": AGGREGATE_CHARTS[name](frame)}
-        return publish(context, warehouse, report, name, AGGREGATE_RULES[name], extra=chart)
+        shown = AGGREGATE_CHARTS[name](frame)
+        return publish(context, warehouse, report, name, AGGREGATE_RULES[name], extra=shown)
 
     return aggregate
 
