@@ -110,10 +110,17 @@ def lines(
     stacked: bool = False,
     size: tuple[float, float] = SIZE,
 ) -> bytes:
-    """One line per series over ``x`` (dates, positions), or stacked areas."""
+    """One line per series over ``x`` (dates, positions), or stacked areas. A single x (one
+    day stored) is drawn as bars, since a line or an area of one point is invisible."""
 
     def draw(axes: Axes) -> None:
-        if stacked:
+        if len(x) == 1:
+            bottom = 0.0
+            for (name, values), color in zip(series.items(), COLORS * 4, strict=False):
+                axes.bar([str(x[0])], [values[0]], 0.3, bottom=bottom, label=name, color=color)
+                bottom += float(values[0]) if stacked else 0.0
+            axes.set_xlim(-1, 1)
+        elif stacked:
             axes.stackplot(x, *series.values(), labels=list(series), colors=COLORS)
         else:
             for (name, values), color in zip(series.items(), COLORS * 4, strict=False):
@@ -121,7 +128,7 @@ def lines(
         if len(series) > 1:
             axes.legend(fontsize=7, frameon=False, ncols=min(len(series), 4))
         axes.set_title(title)
-        if len(x) and isinstance(x[0], dt.date):
+        if len(x) > 1 and isinstance(x[0], dt.date):
             axes.xaxis.set_major_locator(AutoDateLocator(maxticks=8))
             axes.xaxis.set_major_formatter(DateFormatter("%m-%d"))
 
