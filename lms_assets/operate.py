@@ -283,7 +283,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             f"no enrollments, activity or raw_data stored for {args.course} up to {day}: "
             "materialize the course first (lms-assets materialize openedx_daily --course ...)"
         )
-    path = write_report(warehouse, settings.current.reports_path, args.course, day)
+    path = write_report(warehouse, settings.current.reports_path, args.course, day).path
     print(path)
     if args.open:
         webbrowser.open(path.as_uri())

@@ -53,7 +53,9 @@ def test_report_renders_every_section_with_data(tmp_path, monkeypatch):
     monkeypatch.delenv("LMS_PSEUDONYM_KEY", raising=False)
     warehouse = WarehouseResource(url=f"sqlite:///{tmp_path / 'warehouse.sqlite'}")
     load_course(warehouse)
-    path = write_report(warehouse, tmp_path / "reports", COURSE, DAY)
+    written = write_report(warehouse, tmp_path / "reports", COURSE, DAY)
+    assert written.empty_sections == []
+    path = written.path
     page = path.read_text(encoding="utf-8")
     assert "http://" not in page and "https://" not in page  # nothing to fetch
     probe = tmp_path / "probe.html"

@@ -172,3 +172,38 @@ def test_report_prints_the_path_of_the_page(course, tmp_path):
     assert page.count("<section ") == 9 and 'data-empty="true"' not in page
     other = cli(course, tmp_path, "report", "course-v1:Test+NONE+2026", "--date", "2026-03-10")
     assert other.returncode == 2 and "no enrollments, activity or raw_data stored" in other.stderr
+
+
+def test_course_report_asset_writes_the_page_and_links_it(course, instance, tmp_path):
+    import dagster as dg
+
+    from lms_assets import partitions
+    from lms_assets.partitions import Partition
+    from lms_assets.reports.assets import ReportFolderResource, course_report
+
+    partitions.register_courses(instance, partitions.openedx_courses, [COURSE, "course-v1:T+E+1"])
+    folder = tmp_path / "reports"
+    resources = {"warehouse": course, "reports": ReportFolderResource(path=str(folder))}
+    result = dg.materialize(
+        [course_report],
+        instance=instance,
+        resources=resources,
+        partition_key=Partition(COURSE, DAY).partition_key,
+    )
+    assert result.success
+    path = folder / "course-v1_Test_R101_2026_T1" / "2026-03-10.html"
+    event = result.asset_materializations_for_node("course_report")[0]
+    assert event.metadata["path"].value == str(path)
+    assert event.metadata["link"].value == path.as_uri()
+    assert path.read_text(encoding="utf-8").count("<section ") == 9
+    [check] = result.get_asset_check_evaluations()
+    assert check.passed and check.metadata["reports_with_empty_sections"].value == 0
+    # A course with nothing stored gets a page that says so, and the check warns.
+    empty = dg.materialize(
+        [course_report],
+        instance=instance,
+        resources=resources,
+        partition_key=Partition("course-v1:T+E+1", DAY).partition_key,
+    )
+    [check] = empty.get_asset_check_evaluations()
+    assert not check.passed and "enrollment, active, activity" in check.metadata["first"].value

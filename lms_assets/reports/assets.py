@@ -17,6 +17,7 @@ REPORT_INPUTS = [
     "learner_daily_activity",
     "raw_data",
 ]
+SECTIONS_CHECK = "every_section_has_data"
 
 
 class ReportFolderResource(dg.ConfigurableResource):
@@ -32,6 +33,14 @@ class ReportFolderResource(dg.ConfigurableResource):
     group_name="reports",
     kinds={"html"},
     pool="warehouse",
+    check_specs=[
+        dg.AssetCheckSpec(
+            SECTIONS_CHECK,
+            asset="course_report",
+            description="Every section of every report written has data (a section without "
+            "any says so on the page: its tables were not stored up to the day).",
+        )
+    ],
 )
 def course_report(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, reports: ReportFolderResource
@@ -40,25 +49,38 @@ def course_report(
     grades, learners at risk and the day's data quality; self-contained (no network)."""
     written = {}
     for partition in scope_of(context):
-        path = write_report(warehouse, reports.path, partition.course_id, partition.day)
-        written[partition] = path
-        context.log.info(f"{partition}: {path}")
+        written[partition] = write_report(
+            warehouse, reports.path, partition.course_id, partition.day
+        )
+        context.log.info(f"{partition}: {written[partition].path}")
     partition_metadata(
         context,
         "course_report",
         {
             p: {
-                "path": dg.MetadataValue.path(str(path)),
-                "link": dg.MetadataValue.url(path.as_uri()),
+                "path": dg.MetadataValue.path(str(w.path)),
+                "link": dg.MetadataValue.url(w.path.as_uri()),
+                "sections_without_data": ", ".join(w.empty_sections) or "none",
             }
-            for p, path in written.items()
+            for p, w in written.items()
         },
     )
-    last = max(written.values(), key=lambda p: p.stat().st_mtime) if written else None
+    lacking = {str(p): w.empty_sections for p, w in written.items() if w.empty_sections}
     return dg.MaterializeResult(
         metadata={
             "run_reports_written": len(written),
             "folder": dg.MetadataValue.path(reports.path),
-            **({"last_report": dg.MetadataValue.url(last.as_uri())} if last else {}),
-        }
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=SECTIONS_CHECK,
+                passed=not lacking,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={
+                    "reports_with_empty_sections": len(lacking),
+                    "first": "; ".join(f"{p}: {', '.join(s)}" for p, s in list(lacking.items())[:5])
+                    or "none",
+                },
+            )
+        ],
     )

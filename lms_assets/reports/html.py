@@ -277,12 +277,14 @@ def sections(warehouse: WarehouseResource, course: str, day: dt.date) -> list[Se
     return out
 
 
-def render(warehouse: WarehouseResource, course: str, day: dt.date) -> str:
+def render(warehouse: WarehouseResource, course: str, day: dt.date) -> tuple[str, list[str]]:
+    """The page, and the keys of its sections without data."""
     started = time.monotonic()
-    body = "\n".join(s.html() for s in sections(warehouse, course, day))
+    parts = sections(warehouse, course, day)
+    body = "\n".join(s.html() for s in parts)
     took = time.monotonic() - started
     title = f"{course}, {day}"
-    return (
+    page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>Course report: {html.escape(title)}</title><style>{CSS}</style></head><body>"
         f"<header><h1>Course report</h1><p>{html.escape(course)} · as of the end of {day}</p>"
@@ -290,6 +292,7 @@ def render(warehouse: WarehouseResource, course: str, day: dt.date) -> str:
         f"{took:.1f}s from the warehouse · sections and columns: docs/reports.md</footer>"
         "</body></html>\n"
     )
+    return page, [s.key for s in parts if s.empty]
 
 
 def report_path(folder: str | Path, course: str, day: dt.date) -> Path:
@@ -298,11 +301,20 @@ def report_path(folder: str | Path, course: str, day: dt.date) -> Path:
     return Path(folder) / safe / f"{day.isoformat()}.html"
 
 
-def write_report(warehouse: WarehouseResource, folder: str | Path, course: str, day: dt.date):
-    """Render and write atomically (a reader never sees half a page); the file's path."""
+@dataclass(frozen=True)
+class Written:
+    path: Path
+    empty_sections: list[str]
+
+
+def write_report(
+    warehouse: WarehouseResource, folder: str | Path, course: str, day: dt.date
+) -> Written:
+    """Render and write atomically (a reader never sees half a page)."""
     path = report_path(folder, course, day)
     path.parent.mkdir(parents=True, exist_ok=True)
+    page, empty = render(warehouse, course, day)
     partial = path.with_suffix(".html.partial")
-    partial.write_text(render(warehouse, course, day), encoding="utf-8")
+    partial.write_text(page, encoding="utf-8")
     partial.replace(path)
-    return path
+    return Written(path, empty)
