@@ -83,6 +83,9 @@ def publish(
             for p, failed in report.held.items()
         },
     )
+    extra = dict(extra or {})
+    # The charts (charts.py) come right after the run's figures, above the long previews.
+    charts = {key: extra.pop(key) for key in ("chart", "chart_large") if key in extra}
     return dg.MaterializeResult(
         asset_key=asset,
         metadata={
@@ -94,10 +97,11 @@ def publish(
             # Problems of records kept with NULL in the field, apart from refused records.
             "run_fields_stored_null": sum(report.fields_nulled.values()),
             "run_fields_stored_null_reasons": dict(report.null_reasons) or "none",
+            **charts,
             "preview": preview(report.samples.get(table, [])),
             "rows_per_partition": counts_table({str(p): counts.get(p, 0) for p in report.written}),
             "dagster/column_schema": column_schema(schema.tables[table]),
-            **(extra or {}),
+            **extra,
         },
         check_results=quality.evaluate(
             warehouse, table, rules, report.checked, asset=asset, load=report

@@ -19,7 +19,7 @@ from lms_assets import charts
 from lms_assets.reports import tasks
 from lms_assets.warehouse import WarehouseResource
 
-TABLE_ROWS = 15  # rows of a section's table shown in the page (the CLI gives them all)
+TABLE_ROWS = 10  # rows of a section's table shown in the page (the CLI gives them all)
 VIDEOS_DRAWN = 6  # drop-off lines in one chart
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1f2933;
