@@ -176,10 +176,19 @@ def load(warehouse: WarehouseResource) -> int:
     rng = np.random.default_rng(16)
     people = _learners(rng)
     days, users = _activity(rng, people)
-    semester = [Partition(COURSE, FIRST + dt.timedelta(days=d)) for d in range(DAYS)]
-    events = _events(rng, people, days, users)
-    warehouse.replace_partitions("tracking_events", semester, events)
-    warehouse.replace_partitions("learner_daily_activity", semester, _daily(days, users))
+    events, daily = _events(rng, people, days, users), _daily(days, users)
+    # Day by day, as tracking_events is loaded (and so a day's rows at a time in memory).
+    starts = np.searchsorted(days, np.arange(DAYS + 1))  # days come sorted from nonzero()
+    for d in range(DAYS):
+        partition = [Partition(COURSE, FIRST + dt.timedelta(days=d))]
+        first, last = int(starts[d]), int(starts[d + 1])
+        step = len(PATTERN)
+        warehouse.replace_partitions(
+            "tracking_events", partition, events.slice(first * step, (last - first) * step)
+        )
+        warehouse.replace_partitions(
+            "learner_daily_activity", partition, daily.slice(first, last - first)
+        )
     warehouse.write(
         [Partition(COURSE, DAY)], _snapshots(rng, people, days, users), asset_name="bench"
     )

@@ -9,9 +9,10 @@ table shows the same way:
   ``rejected_records`` and ``rows_with_fields_stored_null`` of THAT partition. A batched
   run materializes many partitions at once and Dagster copies a result's metadata onto
   each of them, so run-wide figures are never put there under a per-partition name;
-- run-wide, named ``run_*``: partitions written, rows, rejection reasons; a preview
-  (personal columns left out), a table of rows per partition, and the column
-  schema taken from the table's definition;
+- run-wide, named ``run_*``: partitions written, rows, rejection reasons; the charts the
+  asset drew (``chart``, ``chart_large``: charts.py); a preview (personal columns left
+  out), a table of rows per partition, and the column schema taken from the table's
+  definition;
 - the check results of the table's rules over the partitions written.
 """
 
