@@ -14,9 +14,11 @@ Column reference: docs/reports.md.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,8 +137,37 @@ def _window_events(t: sa.Table, course: str, day: dt.date):
     return sa.and_(t.c.course_id == course, t.c.snapshot_date.between(first, day))
 
 
+# Reads two tasks share (videos and video_drop_off group the same events), kept for the
+# duration of one report so that the page scans them once; never across reports.
+_shared_reads: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "report_reads", default=None
+)
+
+
+@contextlib.contextmanager
+def one_read_each() -> Iterator[None]:
+    token = _shared_reads.set({})
+    try:
+        yield
+    finally:
+        _shared_reads.reset(token)
+
+
 def _furthest_positions(warehouse: WarehouseResource, course: str, day: dt.date) -> pd.DataFrame:
     """Per video and learner in the window: the furthest position, and whether they played."""
+    shared = _shared_reads.get()
+    key = ("furthest_positions", warehouse.url, course, day)
+    if shared is not None and key in shared:
+        return shared[key]
+    frame = _read_furthest_positions(warehouse, course, day)
+    if shared is not None:
+        shared[key] = frame
+    return frame
+
+
+def _read_furthest_positions(
+    warehouse: WarehouseResource, course: str, day: dt.date
+) -> pd.DataFrame:
     t = _table("tracking_events")
     played = sa.func.max(sa.case((t.c.event_type.in_(VIDEO_PLAY), 1), else_=0))
     return warehouse.read_frame(
