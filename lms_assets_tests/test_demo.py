@@ -70,15 +70,18 @@ def test_demo_fills_the_sqlite_warehouse_with_every_sandbox_enrollment(tmp_path)
     assert "Demo succeeded." in first.stdout
     # The morning's runs (3 courses are one batch): today's snapshots, Moodle's counts of
     # today and log of yesterday, one split over yesterday and today, the tracking tables of
-    # each of those days, raw_data. Each check is evaluated once per run for all of its
-    # partitions: 69 Open edX and raw_data checks (44, 23 of the rejection, NULL and
+    # each of those days, raw_data, the course reports. Each check is evaluated once per run
+    # for all of its partitions: 69 Open edX and raw_data checks (44, 23 of the rejection, NULL and
     # row-count checks, raw_data's inputs_pass_their_checks and tracking_features_present),
     # 11 Moodle, 9 tracking tables twice, 4 of the split (quarantine_ratio, course_keys_valid,
     # other_days_within_partitions, site_events_match_split); then one research-package run
     # per course with 28 checks (24 of the 8 package tables, 4 of person_course); LTI: 7 in
-    # the one lti_daily run of the 7 days and 1 in each of the 7 days' report runs.
-    assert "Runs: 18 (0 failed)" in first.stdout
-    assert "Checks: 200 passed, 0 failed" in first.stdout
+    # the one lti_daily run of the 7 days and 1 in each of the 7 days' report runs; 1 of
+    # the course reports.
+    assert "Runs: 19 (0 failed)" in first.stdout
+    assert "Checks: 201 passed, 0 failed" in first.stdout
+    pages = sorted(p.parent.name for p in (tmp_path / "data" / "reports").glob("*/*.html"))
+    assert len(pages) == 3 and all(p.startswith("course-v1_SANDBOX_") for p in pages)
     assert "7 sheet rows on the Sheets stand-in, 7 emails to the loopback SMTP server" in (
         first.stdout
     )
