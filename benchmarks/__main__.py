@@ -12,6 +12,7 @@ import dagster as dg
 
 from benchmarks import (
     backfill,
+    course_report,
     fetch_h5p,
     lti_ingest,
     moodle_activity,
@@ -28,6 +29,7 @@ BENCHMARKS = {
     "tracking_ingest": tracking_ingest.main,
     "package_ingest": package_ingest.main,
     "lti_ingest": lti_ingest.main,
+    "course_report": course_report.main,
 }
 
 

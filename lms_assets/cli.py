@@ -161,7 +161,8 @@ def _demo_start_date(command: str) -> None:
 
 
 def _add_operating_commands(commands: argparse._SubParsersAction) -> None:
-    """check, add-course, remove-course, materialize (lms_assets/operate.py), registered
+    """check, add-course, remove-course, materialize, report, analyze (lms_assets/operate.py),
+    registered
     without importing it: their handlers import it when they run."""
 
     def lazy(name: str):
@@ -194,6 +195,21 @@ def _add_operating_commands(commands: argparse._SubParsersAction) -> None:
 
     check = commands.add_parser("check", help="test the warehouse and say which sources are set")
     check.set_defaults(handler=lazy("cmd_check"))
+
+    report = commands.add_parser("report", help="write a course's report of a day; print its path")
+    report.add_argument("course", help="course key, e.g. course-v1:Org+CS101+2026_T1")
+    report.add_argument("--date", type=dt.date.fromisoformat, default=None, help="default today")
+    report.add_argument("--open", action="store_true", help="open it in the browser")
+    report.set_defaults(handler=lazy("cmd_report"))
+
+    analyze = commands.add_parser("analyze", help="run a default analytic task on a course")
+    analyze.add_argument("course", nargs="?", help="course key")
+    analyze.add_argument("task", nargs="?", help="task name (--list names them)")
+    analyze.add_argument("--list", action="store_true", help="name the tasks, one line each")
+    analyze.add_argument("--date", type=dt.date.fromisoformat, default=None, help="default today")
+    analyze.add_argument("--format", choices=["csv", "parquet", "md"], default="csv")
+    analyze.add_argument("--output", default=None, help="file (default: CSV or md to stdout)")
+    analyze.set_defaults(handler=lazy("cmd_analyze"))
 
 
 def main(argv: list[str] | None = None) -> int:

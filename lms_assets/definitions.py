@@ -30,6 +30,7 @@ SOURCE_PACKAGES = [
     "lms_assets.lti",
     "lms_assets.features",
     "lms_assets.dropout",
+    "lms_assets.reports",
 ]
 SOURCES: list[ModuleType] = [
     importlib.import_module(f"{package}.definitions") for package in SOURCE_PACKAGES

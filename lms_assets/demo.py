@@ -160,9 +160,9 @@ def demo_runs(
     Moodle's counts of today and its log and report of ``first``..yesterday (one run per
     batch of courses); the split of the log files of ``first``..today (one run); each
     batch of courses' tracking tables of those days (one run); then raw_data of today once
-    all of its inputs are stored (features/automation.py). The sandbox's clock stands at
-    midnight, so yesterday is the last day with activity, as on a real site before the
-    day's logs rotate. ``first`` defaults to yesterday: the morning alone."""
+    all of its inputs are stored (features/automation.py); then the course reports. The
+    sandbox's clock stands at midnight, so yesterday is the last day with activity, as on
+    a real site before the day's logs rotate. ``first`` defaults to yesterday: the morning alone."""
     from lms_assets.tracking.sensors import COURSES_JOB, SPLIT_JOB
 
     yesterday = day - dt.timedelta(days=1)
@@ -213,6 +213,7 @@ def demo_runs(
         DemoRun(f"tracking-log split of {first}..{day}", split),
         *batched("tracking tables", COURSES_JOB, courses, first, last=day),
         *batched("raw_data", "raw_data_daily", courses, day),
+        *batched("course reports", "course_report_daily", courses, day),
     ]
 
 

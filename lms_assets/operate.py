@@ -250,3 +250,71 @@ def cmd_check(_args: argparse.Namespace) -> int:
         else:
             print(f"{key}: ok")
     return 1 if failed else 0
+
+
+def _report_warehouse():
+    from lms_assets.warehouse import WarehouseResource
+
+    url = settings.current.resolved_warehouse_url()
+    check_warehouse(url)
+    return WarehouseResource(url=url)
+
+
+def _has_data(warehouse, course: str, day: dt.date) -> bool:
+    from lms_assets.reports.tasks import latest_snapshot
+
+    return any(
+        latest_snapshot(warehouse, table, course, day) is not None
+        for table in ("enrollments", "learner_daily_activity", "raw_data")
+    )
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the course's report for the day from the warehouse; print its path or open it."""
+    import webbrowser
+
+    from lms_assets.reports.html import write_report
+
+    partitions.validate_course_key(args.course)
+    day = args.date or partitions.today()
+    warehouse = _report_warehouse()
+    if not _has_data(warehouse, args.course, day):
+        raise PreflightError(
+            f"no enrollments, activity or raw_data stored for {args.course} up to {day}: "
+            "materialize the course first (lms-assets materialize openedx_daily --course ...)"
+        )
+    path = write_report(warehouse, settings.current.reports_path, args.course, day).path
+    print(path)
+    if args.open:
+        webbrowser.open(path.as_uri())
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """``analyze --list`` names the tasks; ``analyze COURSE TASK`` writes one's result."""
+    from lms_assets.reports.tasks import TASKS, run_task
+
+    if args.list:
+        width = max(map(len, TASKS))
+        for task in TASKS.values():
+            print(f"{task.name:<{width}}  {task.description}")
+        return 0
+    if not args.course or not args.task:
+        raise PreflightError("give COURSE and TASK (lms-assets analyze --list names the tasks)")
+    if args.task not in TASKS:
+        raise PreflightError(f"unknown task {args.task!r}; the tasks are {', '.join(TASKS)}")
+    if args.format == "parquet" and not args.output:
+        raise PreflightError("Parquet is binary: give --output FILE")
+    partitions.validate_course_key(args.course)
+    frame = run_task(_report_warehouse(), args.course, args.task, args.date or partitions.today())
+    if args.format == "parquet":
+        frame.to_parquet(args.output, index=False)
+    else:
+        text = frame.to_csv(index=False) if args.format == "csv" else frame.to_markdown(index=False)
+        if args.output:
+            with open(args.output, "w", encoding="utf-8") as out:
+                out.write(text.rstrip("\n") + "\n")
+        else:
+            print(text.rstrip("\n"))
+    print(f"{args.task}: {len(frame)} rows", file=sys.stderr)
+    return 0

@@ -68,6 +68,9 @@ class Settings:
         None,
         "folder of edX research data packages (default DATA_DIR/research_packages)",
     )
+    reports_dir: str | None = _setting(
+        "LMS_REPORTS_DIR", None, "folder of the course reports (default DATA_DIR/reports)"
+    )
     pseudonym_key_set: bool = _setting(
         "LMS_PSEUDONYM_KEY", False, "key of the optional HMAC pseudonyms (secret)", presence=True
     )
@@ -203,6 +206,10 @@ class Settings:
     @property
     def research_packages_path(self) -> str:
         return self.research_packages_dir or str(self.data_dir / "research_packages")
+
+    @property
+    def reports_path(self) -> str:
+        return self.reports_dir or str(self.data_dir / "reports")
 
     def http_options(self) -> dict[str, Any]:
         return {

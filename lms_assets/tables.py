@@ -9,9 +9,10 @@ table shows the same way:
   ``rejected_records`` and ``rows_with_fields_stored_null`` of THAT partition. A batched
   run materializes many partitions at once and Dagster copies a result's metadata onto
   each of them, so run-wide figures are never put there under a per-partition name;
-- run-wide, named ``run_*``: partitions written, rows, rejection reasons; a preview
-  (personal columns left out), a table of rows per partition, and the column
-  schema taken from the table's definition;
+- run-wide, named ``run_*``: partitions written, rows, rejection reasons; the charts the
+  asset drew (``chart``, ``chart_large``: charts.py); a preview (personal columns left
+  out), a table of rows per partition, and the column schema taken from the table's
+  definition;
 - the check results of the table's rules over the partitions written.
 """
 
@@ -83,6 +84,9 @@ def publish(
             for p, failed in report.held.items()
         },
     )
+    extra = dict(extra or {})
+    # The charts (charts.py) come right after the run's figures, above the long previews.
+    charts = {key: extra.pop(key) for key in ("chart", "chart_large") if key in extra}
     return dg.MaterializeResult(
         asset_key=asset,
         metadata={
@@ -94,10 +98,11 @@ def publish(
             # Problems of records kept with NULL in the field, apart from refused records.
             "run_fields_stored_null": sum(report.fields_nulled.values()),
             "run_fields_stored_null_reasons": dict(report.null_reasons) or "none",
+            **charts,
             "preview": preview(report.samples.get(table, [])),
             "rows_per_partition": counts_table({str(p): counts.get(p, 0) for p in report.written}),
             "dagster/column_schema": column_schema(schema.tables[table]),
-            **(extra or {}),
+            **extra,
         },
         check_results=quality.evaluate(
             warehouse, table, rules, report.checked, asset=asset, load=report

@@ -70,16 +70,19 @@ def test_demo_fills_the_sqlite_warehouse_with_every_sandbox_enrollment(tmp_path)
     assert "Demo succeeded." in first.stdout
     # The runs (3 courses are one batch): today's snapshots; Moodle's counts of today and
     # one backfill of its log of the semester up to yesterday; one split of the semester's
-    # log days up to today and one backfill of the tracking tables of those days; raw_data.
+    # log days up to today and one backfill of the tracking tables of those days; raw_data;
+    # the course reports.
     # Each check is evaluated once per run for all of its partitions: 69 Open edX and
     # raw_data checks (44, 23 of the rejection, NULL and row-count checks, raw_data's
     # inputs_pass_their_checks and tracking_features_present), 11 Moodle, 9 tracking tables,
     # 4 of the split (quarantine_ratio, course_keys_valid, other_days_within_partitions,
     # site_events_match_split); then one research-package run per course with 28 checks (24
     # of the 8 package tables, 4 of person_course); LTI: 7 in the one lti_daily run of the
-    # semester's days and 1 in the one report run over them.
-    assert "Runs: 11 (0 failed)" in first.stdout
-    assert "Checks: 185 passed, 0 failed" in first.stdout
+    # semester's days and 1 in the one report run over them; 1 of the course reports.
+    assert "Runs: 12 (0 failed)" in first.stdout
+    assert "Checks: 186 passed, 0 failed" in first.stdout
+    pages = sorted(p.parent.name for p in (tmp_path / "data" / "reports").glob("*/*.html"))
+    assert len(pages) == 3 and all(p.startswith("course-v1_SANDBOX_") for p in pages)
     university = University(seed=5, n_courses=3, today=today())
     days = (today() - university.semester_start).days  # the semester's days before today
     assert f"{days} sheet rows on the Sheets stand-in, {days} emails to the loopback SMTP" in (

@@ -27,4 +27,9 @@ shoot raw_data_events "assets/raw_data?view=events" 1200
 shoot overview overview/activity/timeline
 shoot jobs jobs
 shoot automation automation
+# raw_data's latest materialization with its chart, and one course report (a file, offline).
+shoot raw_data_chart "assets/raw_data?view=events" 1500
+report="$(find "$work/data/reports" -name '*.html' | sort | head -n 1)"
+chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1440,2600 \
+  --screenshot="$repo/docs/screenshots/course_report.png" "file://$report" 2>/dev/null
 echo "screenshots in $repo/docs/screenshots/"

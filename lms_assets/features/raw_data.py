@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from lms_assets import quality, settings
+from lms_assets import charts, quality, settings
 from lms_assets.features.automation import when_every_input_is_stored
 from lms_assets.features.input_checks import INPUTS_PASS_THEIR_CHECKS, inputs_breaking_checks
 from lms_assets.features.schema import metadata as schema
@@ -206,6 +206,17 @@ def _balance(labels: pd.Series) -> dict[str, int]:
     }
 
 
+def grade_charts(frame: pd.DataFrame) -> dict[str, dg.MetadataValue]:
+    """The run's grade distribution, learners per 10-point bucket, as UI charts."""
+    grades = frame["grade_percentage"].dropna().astype(float) if len(frame) else pd.Series()
+    if grades.empty:
+        return {"chart": dg.MetadataValue.md("_no grades: no chart_")}
+    counts = np.histogram(grades, bins=10, range=(0, 100))[0]
+    labels = [str(10 * i) for i in range(10)]  # each bucket's lower bound
+    title = f"grade_percentage of {len(grades)} learners, per 10 points"
+    return charts.chart_metadata(labels, [int(c) for c in counts], title)
+
+
 def label_summary(frame: pd.DataFrame) -> list[dict[str, object]]:
     rows = []
     for (course_id, day), group in frame.groupby(["course_id", "snapshot_date"]):
@@ -326,6 +337,7 @@ def raw_data(
         "raw_data",
         [*RAW_DATA_RULES, INPUTS_PASS_THEIR_CHECKS],
         extra={
+            **grade_charts(frame),
             "per_course": table_value(summary[:50], shown),
             "preview": table_value(frame.head(10).to_dict("records"), preview_columns),
         },

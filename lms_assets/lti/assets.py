@@ -13,11 +13,12 @@ from itertools import groupby
 from typing import Any
 
 import dagster as dg
+import pandas as pd
 import pyarrow as pa
 import sqlalchemy as sa
 from pydantic import Field
 
-from lms_assets import partitions, quality, settings
+from lms_assets import charts, partitions, quality, settings
 from lms_assets.errors import SourceError
 from lms_assets.loading import CourseLoad, load_per_course, write_scope
 from lms_assets.lti import schema  # noqa: F401 - registers the LTI tables
@@ -261,4 +262,5 @@ def attempt_daily_stats(
         )
     }
     context.log.info(f"attempt_daily_stats: {len(rows)} course-days, attempts per day {by_day}")
-    return publish(context, warehouse, report, "attempt_daily_stats", STATS_RULES)
+    chart = charts.per_day_or_course(pd.DataFrame(rows), "attempts", "attempts")
+    return publish(context, warehouse, report, "attempt_daily_stats", STATS_RULES, extra=chart)

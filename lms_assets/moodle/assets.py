@@ -9,9 +9,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import dagster as dg
+import pandas as pd
 import sqlalchemy as sa
 
-from lms_assets import quality
+from lms_assets import charts, quality
 from lms_assets.loading import write_scope
 from lms_assets.metadata import markdown_table
 from lms_assets.moodle.resources import MoodleDatabaseResource
@@ -188,6 +189,12 @@ def activity_counts(
         "activity_counts",
         [*RULES["activity_counts"], COURSE_IN_MOODLE],
         extra={
+            **charts.grouped_bars(
+                pd.DataFrame(rows, columns=list(VIEW_COLUMNS)).melt(),
+                "variable",
+                "value",
+                "views by component",
+            ),
             "run_days": len(days),
             "run_total_views": sum(r["total_views"] for r in rows),
             "timezone": moodle.timezone,
@@ -326,6 +333,14 @@ def user_activity(
         "user_activity",
         RULES["user_activity"],
         extra={
+            **charts.grouped_bars(
+                pd.DataFrame(rows, columns=["course_shortname", "total_views"]),
+                "course_shortname",
+                "total_views",
+                "views of the most viewed courses",
+                top=12,
+                horizontal=True,
+            ),
             "excluded_courses": dg.MetadataValue.md(
                 markdown_table(excluded[:50], ["course_id", "reason"]) if excluded else "none"
             ),

@@ -14,7 +14,7 @@ import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
 
-from lms_assets import quality
+from lms_assets import charts, quality
 from lms_assets.loading import LoadReport, write_scope
 from lms_assets.partitions import (
     Partition,
@@ -277,6 +277,18 @@ AGGREGATE_RULES = {
 }
 
 
+# The chart each aggregate's materialization shows (charts.py draws it).
+AGGREGATE_CHARTS = {
+    "learner_daily_activity": lambda f: charts.per_day_or_course(f, None, "active learners"),
+    "video_engagement": lambda f: charts.grouped_bars(
+        f, "video_id", "viewers", "viewers of the most watched videos", top=10, horizontal=True
+    ),
+    "problem_activity": lambda f: charts.grouped_bars(
+        f, "problem_id", "attempts", "attempts of the most tried problems", top=10, horizontal=True
+    ),
+}
+
+
 def _aggregate_asset(name: str, build) -> dg.AssetsDefinition:
     @dg.asset(
         name=name,
@@ -289,7 +301,8 @@ def _aggregate_asset(name: str, build) -> dg.AssetsDefinition:
         partitions = scope_of(context)
         frame = build(_events_frame(warehouse, partitions))
         report = write_scope(warehouse, partitions, {name: frame}, asset_name=name)
-        return publish(context, warehouse, report, name, AGGREGATE_RULES[name])
+        shown = AGGREGATE_CHARTS[name](frame)
+        return publish(context, warehouse, report, name, AGGREGATE_RULES[name], extra=shown)
 
     return aggregate
 

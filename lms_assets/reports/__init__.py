@@ -1,0 +1,1 @@
+"""Course reports and the default analytic tasks, across sources (seed 003)."""
