@@ -3,14 +3,14 @@
 The warehouse resource's ``write`` replaces rows by their ``course_id``; the narrow table
 keys a course by ``course_key`` (tracking_courses), so its course-day replace is here, on
 the same bulk path (``bulk.bulk_load``: LOAD DATA LOCAL INFILE on MariaDB), in one
-transaction per course-day, with the same retries as the resource's writes.
+transaction per course-day through the resource's ``in_write_transaction`` (its
+isolation and retries).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from collections.abc import Sequence
 
 import pyarrow as pa
@@ -21,7 +21,6 @@ from lms_assets.tracking.keys import page_keys
 from lms_assets.tracking.schema import tracking_courses, tracking_event_rows, tracking_pages
 from lms_assets.warehouse import WarehouseResource
 from lms_assets.warehouse.bulk import bulk_load, chunks
-from lms_assets.warehouse.resource import RETRYABLE_MYSQL_ERRORS, WRITE_ATTEMPTS
 
 # One process inserts pages one load at a time: two loads inserting the same new keys in
 # parallel transactions would wait on each other's locks for nothing.
@@ -80,23 +79,14 @@ def replace_course_day(
         "loaded_at", pa.array([loaded_at] * rows.num_rows, type=pa.timestamp("s"))
     )
     table = tracking_event_rows
-    engine = warehouse.engine
-    if engine.dialect.name in ("mysql", "mariadb"):
-        # No gap locks: concurrent loads of neighbouring course-days do not deadlock.
-        engine = engine.execution_options(isolation_level="READ COMMITTED")
-    for attempt in range(1, WRITE_ATTEMPTS + 1):
-        try:
-            with engine.begin() as conn:
-                conn.execute(
-                    table.delete().where(
-                        table.c.course_key == course_key, table.c.snapshot_date == partition.day
-                    )
-                )
-                bulk_load(conn, table, rows, warehouse.batch_size)
-            return rows.num_rows
-        except (sa.exc.OperationalError, sa.exc.IntegrityError) as exc:
-            code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
-            if code not in RETRYABLE_MYSQL_ERRORS or attempt == WRITE_ATTEMPTS:
-                raise
-            time.sleep(0.05 * attempt)  # rolled back whole: running it again is safe
-    raise AssertionError("unreachable")
+
+    def replace(conn: sa.Connection) -> int:
+        conn.execute(
+            table.delete().where(
+                table.c.course_key == course_key, table.c.snapshot_date == partition.day
+            )
+        )
+        bulk_load(conn, table, rows, warehouse.batch_size)
+        return rows.num_rows
+
+    return warehouse.in_write_transaction(replace)

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import dagster as dg
 import pandas as pd
@@ -38,6 +38,7 @@ RETRYABLE_MYSQL_ERRORS = {1205, 1213, 1062}
 _schema_ready: set[str] = set()
 Rows = Iterable[Mapping[str, Any]] | pa.Table | ArrowStream
 _lock = threading.Lock()
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -161,17 +162,42 @@ class WarehouseResource(dg.ConfigurableResource):
                 rows if isinstance(rows, ArrowStream) else _prepare(table, rows, scope, loaded_at)
             )
 
-        for attempt in range(1, WRITE_ATTEMPTS + 1):
-            try:
-                return self._replace(scope, prepared, asset_name, rejected, loaded_at)
-            except (sa.exc.OperationalError, sa.exc.IntegrityError) as exc:
-                code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
-                spent = any(
+        return self.in_write_transaction(
+            lambda conn: self._replace(conn, scope, prepared, asset_name, rejected, loaded_at),
+            # A stream read once cannot be written again: rolled back and raised.
+            replayable=lambda: (
+                not any(
                     isinstance(r, ArrowStream) and r.started and not r.replayable
                     for r in prepared.values()
                 )
-                if code not in RETRYABLE_MYSQL_ERRORS or attempt == WRITE_ATTEMPTS or spent:
-                    raise  # (a stream read once cannot be written again: rolled back, raised)
+            ),
+        )
+
+    def in_write_transaction(
+        self,
+        work: Callable[[sa.Connection], T],
+        *,
+        replayable: Callable[[], bool] = lambda: True,
+    ) -> T:
+        """``work(conn)`` in one write transaction, run again on a lock timeout, deadlock or
+        racing duplicate key while ``replayable()``: every replace of partitions goes here.
+
+        On MySQL/MariaDB the transaction is READ COMMITTED: no gap locks, so concurrent
+        writes of neighbouring partitions do not deadlock.
+        """
+        engine = self.engine
+        if engine.dialect.name in ("mysql", "mariadb"):
+            engine = engine.execution_options(isolation_level="READ COMMITTED")
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                with engine.begin() as conn:
+                    return work(conn)
+            except (sa.exc.OperationalError, sa.exc.IntegrityError) as exc:
+                code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
+                if code not in RETRYABLE_MYSQL_ERRORS or attempt == WRITE_ATTEMPTS:
+                    raise
+                if not replayable():
+                    raise
                 # Rolled back whole (by the server for a deadlock, by leaving begin() for a
                 # lock timeout or a duplicate key): running it again is safe. Duplicates
                 # within our own rows fail every attempt and are raised.
@@ -180,6 +206,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def _replace(
         self,
+        conn: sa.Connection,
         scope: Scope,
         prepared: Mapping[str, list[dict[str, Any]] | ArrowStream],
         asset_name: str,
@@ -188,44 +215,39 @@ class WarehouseResource(dg.ConfigurableResource):
     ) -> dict[str, WriteSummary]:
         rejects = schema.rejected_records
         counts: dict[str, tuple[int, int]] = {}
-        engine = self.engine
-        if engine.dialect.name in ("mysql", "mariadb"):
-            # No gap locks: concurrent writes of neighbouring partitions do not deadlock.
-            engine = engine.execution_options(isolation_level="READ COMMITTED")
         scopes = [Scope(chunk) for chunk in chunks(scope.partitions, 500)]
-        with engine.begin() as conn:
-            for name, table_rows in prepared.items():
-                table = schema.metadata.tables[name]
-                deleted = 0
-                for chunk in scopes:
-                    deleted += conn.execute(
-                        table.delete().where(partition_filter(table, chunk))
-                    ).rowcount
-                if isinstance(table_rows, ArrowStream):
-                    for batch in table_rows:
-                        if batch.num_rows:
-                            data = prepare_batch(table, batch, scope, loaded_at, table_rows)
-                            bulk_load(conn, table, data, self.batch_size)
-                    written = table_rows.rows
-                else:
-                    # executemany: pymysql rewrites it into multi-row INSERTs, sqlite3 runs
-                    # it in C; all inside this one transaction.
-                    for batch in chunks(table_rows, self.batch_size):
-                        conn.execute(table.insert(), list(batch))
-                    written = len(table_rows)
-                counts[name] = (deleted, written)
-            rejected_rows = _rejected_rows(
-                rejected() if callable(rejected) else rejected, scope, asset_name, loaded_at
-            )
+        for name, table_rows in prepared.items():
+            table = schema.metadata.tables[name]
+            deleted = 0
             for chunk in scopes:
-                conn.execute(
-                    rejects.delete().where(
-                        rejects.c.asset_name == asset_name,
-                        rejects.c.partition_key.in_([str(p.partition_key) for p in chunk]),
-                    )
+                deleted += conn.execute(
+                    table.delete().where(partition_filter(table, chunk))
+                ).rowcount
+            if isinstance(table_rows, ArrowStream):
+                for batch in table_rows:
+                    if batch.num_rows:
+                        data = prepare_batch(table, batch, scope, loaded_at, table_rows)
+                        bulk_load(conn, table, data, self.batch_size)
+                written = table_rows.rows
+            else:
+                # executemany: pymysql rewrites it into multi-row INSERTs, sqlite3 runs
+                # it in C; all inside this one transaction.
+                for batch in chunks(table_rows, self.batch_size):
+                    conn.execute(table.insert(), list(batch))
+                written = len(table_rows)
+            counts[name] = (deleted, written)
+        rejected_rows = _rejected_rows(
+            rejected() if callable(rejected) else rejected, scope, asset_name, loaded_at
+        )
+        for chunk in scopes:
+            conn.execute(
+                rejects.delete().where(
+                    rejects.c.asset_name == asset_name,
+                    rejects.c.partition_key.in_([str(p.partition_key) for p in chunk]),
                 )
-            for batch in chunks(rejected_rows, self.batch_size):
-                conn.execute(rejects.insert(), list(batch))
+            )
+        for batch in chunks(rejected_rows, self.batch_size):
+            conn.execute(rejects.insert(), list(batch))
         return {
             name: WriteSummary(
                 table=name,
