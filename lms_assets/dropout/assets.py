@@ -10,11 +10,11 @@ import pandas as pd
 import sqlalchemy as sa
 
 from lms_assets import quality, settings
-from lms_assets.dropout import model
+from lms_assets.dropout import evaluation, model
 from lms_assets.dropout.examples import INPUT_TABLES, KEY, CourseRun, build_examples
 from lms_assets.dropout.schema import metadata as schema
 from lms_assets.loading import write_scope
-from lms_assets.metadata import table_value
+from lms_assets.metadata import markdown_table, table_value
 from lms_assets.partitions import openedx_courses, scope_of, today
 from lms_assets.tables import publish
 from lms_assets.warehouse import WarehouseResource
@@ -141,8 +141,57 @@ EVALUATED = dg.AssetCheckSpec(
     "evaluated_on_later_runs",
     asset="dropout_model",
     description="Both models have a ROC-AUC on the held-out later runs (they hold dropouts "
-    "and retained learners). The quality gate of issue 17 (point 4) is not this check.",
+    "and retained learners). The quality gate of issue 17 (point 4) is quality_gate.",
 )
+GATE = dg.AssetCheckSpec(
+    "quality_gate",
+    asset="dropout_model",
+    blocking=True,  # dropout_risk does not score with a model that fails it
+    description="gradient_boosting's lower 95% confidence bound of ROC-AUC at 50% of the "
+    "course (bootstrap by course) is at least LMS_DROPOUT_GATE_MIN_AUC and its expected "
+    "calibration error at most LMS_DROPOUT_GATE_MAX_ECE, in the time split and (two courses "
+    "or more) leave-one-course-out (docs/model.md).",
+)
+
+_FRACTION_COLUMNS = [
+    "scheme",
+    "model",
+    "at",
+    "examples",
+    "courses",
+    "roc_auc",
+    "roc_auc_low",
+    "roc_auc_high",
+    "pr_auc",
+    "pr_auc_low",
+    "pr_auc_high",
+]
+_OVERALL_COLUMNS = ["scheme", "model", "examples", "roc_auc", "brier", "ece", "precision_top10"]
+
+
+def _evaluation_metadata(schemes: dict) -> dict[str, dg.MetadataValue]:
+    """The honest evaluation as two tables and a markdown summary of AUC [95% interval]."""
+    by_fraction, overall, summary = [], [], []
+    for scheme, result in schemes.items():
+        if "not_evaluated" in result:
+            summary.append({"scheme": scheme, "model": f"not evaluated: {result['not_evaluated']}"})
+            continue
+        by_fraction += [{"scheme": scheme, **row} for row in result["by_fraction"]]
+        overall += [{"scheme": scheme, **row} for row in result["overall"]]
+        for name in dict.fromkeys(r["model"] for r in result["by_fraction"]):
+            cells = {"scheme": scheme, "model": name}
+            for row in (r for r in result["by_fraction"] if r["model"] == name):
+                low, high = row["roc_auc_low"], row["roc_auc_high"]
+                interval = "" if low is None else f" [{low:.2f}, {high:.2f}]"
+                auc = "NULL" if row["roc_auc"] is None else f"{row['roc_auc']:.2f}"
+                cells[f"AUC at {row['at']}"] = auc + interval
+            summary.append(cells)
+    columns = ["scheme", "model", "AUC at 25%", "AUC at 50%", "AUC at 75%"]
+    return {
+        "evaluation_by_fraction": table_value(by_fraction, _FRACTION_COLUMNS),
+        "evaluation_overall": table_value(overall, _OVERALL_COLUMNS),
+        "evaluation_summary": dg.MetadataValue.md(markdown_table(summary, columns)),
+    }
 
 
 @dg.asset(
@@ -151,7 +200,7 @@ EVALUATED = dg.AssetCheckSpec(
     kinds={"scikitlearn", "pandas"},
     pool="warehouse",
     backfill_policy=dg.BackfillPolicy.single_run(),
-    check_specs=[EVALUATED],
+    check_specs=[EVALUATED, GATE],
 )
 def dropout_model(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, config: DropoutModelConfig
@@ -161,9 +210,23 @@ def dropout_model(
     table = schema.tables[TABLE]
     frame = warehouse.read_frame(sa.select(table).where(table.c.is_dropout.is_not(None)))
     try:
-        trained = model.train(frame, dt.datetime.now(dt.UTC).replace(microsecond=0))
+        trained = model.train(
+            frame,
+            dt.datetime.now(dt.UTC).replace(microsecond=0),
+            settings.current.dropout_bootstrap_samples,
+        )
     except model.NotEnoughHistory as exc:
         raise dg.Failure(description=str(exc)) from None
+    schemes = trained.card["honest_evaluation"]["schemes"]
+    min_auc, max_ece = settings.current.dropout_gate_min_auc, settings.current.dropout_gate_max_ece
+    passed, reasons = evaluation.gate(schemes, min_auc, max_ece)
+    trained.card["gate"] = {
+        "model": evaluation.SERVED,
+        "min_auc_lower_bound_at_50": min_auc,
+        "max_ece": max_ece,
+        "passed": passed,
+        "reasons": reasons,
+    }
     folder = Path(config.models_dir or settings.current.data_dir / "models" / "dropout")
     target = model.save(trained, folder)
     card = trained.card
@@ -178,6 +241,7 @@ def dropout_model(
             "train_runs": ", ".join(card["evaluation"]["train_runs"]),
             "test_runs": ", ".join(card["evaluation"]["test_runs"]),
             "evaluation": table_value(metrics, ["model", "roc_auc", "pr_auc", "brier"]),
+            **_evaluation_metadata(schemes),
             "model_card": dg.MetadataValue.json(card),
         },
         check_results=[
@@ -188,6 +252,17 @@ def dropout_model(
                     "test_runs": ", ".join(card["evaluation"]["test_runs"]),
                     "without_auc": ", ".join(unscored) or "none",
                 },
-            )
+            ),
+            dg.AssetCheckResult(
+                check_name=GATE.name,
+                passed=passed,
+                description="; ".join(reasons) or "passed",
+                metadata={
+                    "model": evaluation.SERVED,
+                    "min_auc_lower_bound_at_50": min_auc,
+                    "max_ece": max_ece,
+                    "failed_because": "; ".join(reasons) or "none",
+                },
+            ),
         ],
     )
