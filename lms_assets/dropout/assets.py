@@ -10,12 +10,19 @@ import pandas as pd
 import sqlalchemy as sa
 
 from lms_assets import quality, settings
-from lms_assets.dropout import evaluation, model
-from lms_assets.dropout.examples import INPUT_TABLES, KEY, CourseRun, build_examples
+from lms_assets.dropout import evaluation, model, risk
+from lms_assets.dropout.examples import (
+    INPUT_TABLES,
+    KEY,
+    CourseRun,
+    build_examples,
+    features_at,
+    read_inputs,
+)
 from lms_assets.dropout.schema import metadata as schema
 from lms_assets.loading import write_scope
 from lms_assets.metadata import markdown_table, table_value
-from lms_assets.partitions import openedx_courses, scope_of, today
+from lms_assets.partitions import openedx_course_daily, openedx_courses, scope_of, today
 from lms_assets.tables import publish
 from lms_assets.warehouse import WarehouseResource
 
@@ -265,4 +272,83 @@ def dropout_model(
                 },
             ),
         ],
+    )
+
+
+RISK_TABLE = "dropout_risk"
+RISK_RULES = [
+    quality.unique_key(KEY),
+    quality.in_range({"probability": (0.0, 1.0), "course_fraction": (0.0, 1.0)}),
+]
+_RISK_COLUMNS = [
+    "course_id",
+    "snapshot_date",
+    "user_id",
+    "model_version",
+    "course_fraction",
+    "probability",
+    "risk_band",
+    *(f"{kind}_{k}" for k in (1, 2, 3) for kind in ("reason", "push")),
+]
+
+
+class DropoutRiskConfig(CourseRunConfig):
+    """The run's calendar (as for dropout_training_set) and where the models are."""
+
+    models_dir: str = ""
+
+
+@dg.asset(
+    deps=[dropout_model, *INPUT_TABLES],
+    partitions_def=openedx_course_daily,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="dropout",
+    kinds={"scikitlearn", "pandas", "sql"},
+    pool="warehouse",
+    check_specs=quality.check_specs(RISK_TABLE, RISK_RULES, blocking=True),
+)
+def dropout_risk(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, config: DropoutRiskConfig
+) -> dg.MaterializeResult:
+    """Each active learner's dropout probability on the day (gradient boosting, the gated
+    model: the newest stored version that passed quality_gate), a risk band and the three
+    features that pushed the risk up most (the logistic model's coefficient x standardized
+    value). A learner is active when known by the day and not unenrolled in the snapshot."""
+    folder = Path(config.models_dir or settings.current.data_dir / "models" / "dropout")
+    try:
+        version, stored = risk.load(folder)
+    except FileNotFoundError as exc:
+        raise dg.Failure(description=f"dropout_risk: {exc}") from None
+    scope = scope_of(context)
+    frames = []
+    for partition in scope:
+        run = course_run(warehouse, partition.course_id, config)
+        frame = features_at(run, partition.day, *read_inputs(warehouse, partition.course_id))
+        if frame is None:
+            continue
+        frame = frame[frame["is_active"].map(lambda v: v is None or pd.isna(v) or bool(v))]
+        frame = frame.assign(
+            course_fraction=frame["course_fraction"].clip(0.0, 1.0), model_version=version
+        )
+        frames.append(frame.join(risk.score(stored, frame))[_RISK_COLUMNS])
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_RISK_COLUMNS)
+    report = write_scope(warehouse, scope, {RISK_TABLE: out}, asset_name=RISK_TABLE)
+    bands = out["risk_band"].value_counts().to_dict() if len(out) else {}
+    return publish(
+        context,
+        warehouse,
+        report,
+        RISK_TABLE,
+        RISK_RULES,
+        extra={
+            "model_version": version,
+            "risk_bands": table_value(
+                [{"band": b, "learners": int(bands.get(b, 0))} for _, b in risk.BANDS],
+                ["band", "learners"],
+            ),
+            "highest_risk": table_value(
+                out.sort_values("probability", ascending=False).head(10).to_dict("records"),
+                ["course_id", "snapshot_date", "user_id", "probability", "risk_band", "reason_1"],
+            ),
+        },
     )
