@@ -135,6 +135,21 @@ class Settings:
         0.25,
         "dropout label: no activity in this last share of a course run",
     )
+    dropout_gate_min_auc: float = _setting(
+        "LMS_DROPOUT_GATE_MIN_AUC",
+        0.70,
+        "dropout gate: lowest allowed lower confidence bound of ROC-AUC at 50% of the course",
+    )
+    dropout_gate_max_ece: float = _setting(
+        "LMS_DROPOUT_GATE_MAX_ECE",
+        0.05,
+        "dropout gate: highest allowed expected calibration error",
+    )
+    dropout_bootstrap_samples: int = _setting(
+        "LMS_DROPOUT_BOOTSTRAP_SAMPLES",
+        1000,
+        "dropout evaluation: course-clustered bootstrap resamples per interval",
+    )
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:

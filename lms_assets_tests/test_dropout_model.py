@@ -3,6 +3,7 @@ card, and a planted, perfectly separable signal that both models find (AUC 1.0).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lms_assets import settings
 from lms_assets.dropout.assets import dropout_model
 from lms_assets.dropout.model import CARD_FILE, MODEL_FILE, NotEnoughHistory, split_runs
 from lms_assets.dropout.schema import FEATURE_COLUMNS
@@ -30,7 +32,7 @@ LEARNERS, CUTOFF_WEEKS = 20, (2, 4)
 def planted_examples(course_id: str) -> list[dict]:
     """Every third learner drops out: idle 10-14 days with no recent events; the others
     were active 0-2 days ago with 5 or more events in the week. 20 x 2 = 40 rows a run."""
-    start, end = RUNS[course_id]
+    start, end = {**RUNS, **SIX_RUNS}[course_id]
     rows = []
     for week in CUTOFF_WEEKS:
         cutoff = start + dt.timedelta(days=7 * week - 1)
@@ -87,8 +89,8 @@ def test_dropout_model_is_stored_with_its_card(warehouse, tmp_path: Path) -> Non
         [dropout_model],
         resources={"warehouse": warehouse},
         run_config={"ops": {"dropout_model": {"config": {"models_dir": str(tmp_path / "models")}}}},
+        raise_on_error=False,  # the blocking gate fails (one course), the model is stored
     )
-    assert result.success
     [folder] = list((tmp_path / "models").iterdir())
     card = json.loads((folder / CARD_FILE).read_text())
     assert card["version"] == folder.name
@@ -120,8 +122,21 @@ def test_dropout_model_is_stored_with_its_card(warehouse, tmp_path: Path) -> Non
     for model in stored["models"].values():
         p_idle, p_busy = model.predict_proba(x)[:, 1]
         assert p_idle > 0.5 > p_busy
-    [check] = result.get_asset_check_evaluations()
-    assert (check.check_name, check.passed) == ("evaluated_on_later_runs", True)
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert checks["evaluated_on_later_runs"].passed
+    # One course: the test run's AUC has no interval by course, so the gate fails, saying so.
+    assert not checks["quality_gate"].passed
+    assert (
+        checks["quality_gate"]
+        .metadata["failed_because"]
+        .value.startswith(
+            "time_split: AUC at 50% of the course has no confidence bound (1 course(s)"
+        )
+    )
+    assert card["gate"]["passed"] is False
+    assert card["honest_evaluation"]["schemes"]["leave_one_course_out"] == {
+        "not_evaluated": "needs 2 courses, the history has 1"
+    }
     [materialization] = result.asset_materializations_for_node("dropout_model")
     assert materialization.metadata["version"].value == folder.name
     assert materialization.metadata["dagster/row_count"].value == 120
@@ -159,7 +174,74 @@ def test_a_test_run_without_dropouts_fails_the_evaluation_check(warehouse, tmp_p
         [dropout_model],
         resources={"warehouse": warehouse},
         run_config={"ops": {"dropout_model": {"config": {"models_dir": str(tmp_path / "m")}}}},
+        raise_on_error=False,
     )
-    [check] = result.get_asset_check_evaluations()
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    check = checks["evaluated_on_later_runs"]
     assert not check.passed
     assert check.metadata["without_auc"].value == "gradient_boosting, logistic_regression"
+
+
+SIX_RUNS = {  # six courses, one run each, ending a week apart: the later two are the test
+    f"course-v1:UNI+C{i}+2025_T1": (
+        dt.date(2025, 1, 6) + dt.timedelta(days=7 * i),
+        dt.date(2025, 3, 30) + dt.timedelta(days=7 * i),
+    )
+    for i in range(6)
+}
+
+
+def _materialize_with_downstream(warehouse, rows: list[dict], models_dir: Path):
+    """dropout_model and a stand-in downstream asset, to see the gate block it."""
+
+    @dg.asset(deps=[dropout_model])
+    def downstream() -> None:
+        return None
+
+    runs = sorted({row["course_id"] for row in rows})
+    warehouse.write(
+        [Partition(course_id=run) for run in runs],
+        {"dropout_training_set": rows},
+        asset_name="fixture",
+    )
+    return dg.materialize(
+        [dropout_model, downstream],
+        resources={"warehouse": warehouse},
+        run_config={"ops": {"dropout_model": {"config": {"models_dir": str(models_dir)}}}},
+        raise_on_error=False,
+    )
+
+
+def test_the_gate_passes_a_separable_signal_over_six_courses(warehouse, tmp_path: Path) -> None:
+    rows = [row for run in SIX_RUNS for row in planted_examples(run)]
+    result = _materialize_with_downstream(warehouse, rows, tmp_path / "m")
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert checks["quality_gate"].passed, checks["quality_gate"].metadata
+    assert result.asset_materializations_for_node("downstream")
+    [materialization] = result.asset_materializations_for_node("dropout_model")
+    summary = materialization.metadata["evaluation_summary"].value
+    # Every model ranks every dropout first in every course: AUC 1.00 [1.00, 1.00].
+    assert "| time_split | gradient_boosting | 1.00 [1.00, 1.00] |" in summary
+    by_fraction = materialization.metadata["evaluation_by_fraction"].value.records
+    # 2 schemes x 4 scorers x 3 shares of the course.
+    assert len(by_fraction) == 24
+
+
+def test_a_failing_gate_blocks_what_is_downstream(
+    warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [row for run in SIX_RUNS for row in planted_examples(run)]
+    monkeypatch.setattr(
+        settings, "current", dataclasses.replace(settings.current, dropout_gate_min_auc=1.01)
+    )
+    result = _materialize_with_downstream(warehouse, rows, tmp_path / "m")
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    gate = checks["quality_gate"]
+    assert not gate.passed
+    reasons = gate.metadata["failed_because"].value
+    # AUC is 1.0 in every resample, under a bar set above 1; calibration is not at fault.
+    assert reasons == (
+        "time_split: AUC at 50% of the course, lower confidence bound 1.000 < 1.01; "
+        "leave_one_course_out: AUC at 50% of the course, lower confidence bound 1.000 < 1.01"
+    )
+    assert not result.asset_materializations_for_node("downstream")

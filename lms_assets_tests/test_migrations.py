@@ -46,6 +46,7 @@ RESEARCH_DOC = (
     "source's own branch"
 )
 DROPOUT_DOC = "dropout_0001 dropout: dropout_training_set, on the dropout source's own branch"
+DROPOUT_2_DOC = "dropout_0002 dropout: dropout_risk, the dropout model's scores of a course day"
 LTI_DOC = (
     "lti_0001 lti: lti_attempts, attempt_daily_stats and the BI views, "
     "on the LTI source's own branch"
@@ -58,12 +59,13 @@ AFTER_BASELINE = (
     REVISION_3_DOC,
     LTI_DOC,
     DROPOUT_DOC,
+    DROPOUT_2_DOC,
     RESEARCH_DOC,
     TRACKING_1_DOC,
     TRACKING_2_DOC,
 )
-HEAD = "dropout_0001,lti_0001,research_0001,tracking_0002"
-HEAD_ROWS = [("dropout_0001",), ("lti_0001",), ("research_0001",), ("tracking_0002",)]
+HEAD = "dropout_0002,lti_0001,research_0001,tracking_0002"
+HEAD_ROWS = [("dropout_0002",), ("lti_0001",), ("research_0001",), ("tracking_0002",)]
 DAY = dt.date(2026, 3, 2)
 LOADED = dt.datetime(2026, 3, 2, 7, 0, 0)
 COURSE = "course-v1:UNI+CS1+2026"

@@ -10,12 +10,19 @@ import pandas as pd
 import sqlalchemy as sa
 
 from lms_assets import quality, settings
-from lms_assets.dropout import model
-from lms_assets.dropout.examples import INPUT_TABLES, KEY, CourseRun, build_examples
+from lms_assets.dropout import evaluation, model, risk
+from lms_assets.dropout.examples import (
+    INPUT_TABLES,
+    KEY,
+    CourseRun,
+    build_examples,
+    features_at,
+    read_inputs,
+)
 from lms_assets.dropout.schema import metadata as schema
 from lms_assets.loading import write_scope
-from lms_assets.metadata import table_value
-from lms_assets.partitions import openedx_courses, scope_of, today
+from lms_assets.metadata import markdown_table, table_value
+from lms_assets.partitions import openedx_course_daily, openedx_courses, scope_of, today
 from lms_assets.tables import publish
 from lms_assets.warehouse import WarehouseResource
 
@@ -141,8 +148,57 @@ EVALUATED = dg.AssetCheckSpec(
     "evaluated_on_later_runs",
     asset="dropout_model",
     description="Both models have a ROC-AUC on the held-out later runs (they hold dropouts "
-    "and retained learners). The quality gate of issue 17 (point 4) is not this check.",
+    "and retained learners). The quality gate of issue 17 (point 4) is quality_gate.",
 )
+GATE = dg.AssetCheckSpec(
+    "quality_gate",
+    asset="dropout_model",
+    blocking=True,  # dropout_risk does not score with a model that fails it
+    description="gradient_boosting's lower 95% confidence bound of ROC-AUC at 50% of the "
+    "course (bootstrap by course) is at least LMS_DROPOUT_GATE_MIN_AUC and its expected "
+    "calibration error at most LMS_DROPOUT_GATE_MAX_ECE, in the time split and (two courses "
+    "or more) leave-one-course-out (docs/model.md).",
+)
+
+_FRACTION_COLUMNS = [
+    "scheme",
+    "model",
+    "at",
+    "examples",
+    "courses",
+    "roc_auc",
+    "roc_auc_low",
+    "roc_auc_high",
+    "pr_auc",
+    "pr_auc_low",
+    "pr_auc_high",
+]
+_OVERALL_COLUMNS = ["scheme", "model", "examples", "roc_auc", "brier", "ece", "precision_top10"]
+
+
+def _evaluation_metadata(schemes: dict) -> dict[str, dg.MetadataValue]:
+    """The honest evaluation as two tables and a markdown summary of AUC [95% interval]."""
+    by_fraction, overall, summary = [], [], []
+    for scheme, result in schemes.items():
+        if "not_evaluated" in result:
+            summary.append({"scheme": scheme, "model": f"not evaluated: {result['not_evaluated']}"})
+            continue
+        by_fraction += [{"scheme": scheme, **row} for row in result["by_fraction"]]
+        overall += [{"scheme": scheme, **row} for row in result["overall"]]
+        for name in dict.fromkeys(r["model"] for r in result["by_fraction"]):
+            cells = {"scheme": scheme, "model": name}
+            for row in (r for r in result["by_fraction"] if r["model"] == name):
+                low, high = row["roc_auc_low"], row["roc_auc_high"]
+                interval = "" if low is None else f" [{low:.2f}, {high:.2f}]"
+                auc = "NULL" if row["roc_auc"] is None else f"{row['roc_auc']:.2f}"
+                cells[f"AUC at {row['at']}"] = auc + interval
+            summary.append(cells)
+    columns = ["scheme", "model", "AUC at 25%", "AUC at 50%", "AUC at 75%"]
+    return {
+        "evaluation_by_fraction": table_value(by_fraction, _FRACTION_COLUMNS),
+        "evaluation_overall": table_value(overall, _OVERALL_COLUMNS),
+        "evaluation_summary": dg.MetadataValue.md(markdown_table(summary, columns)),
+    }
 
 
 @dg.asset(
@@ -151,7 +207,7 @@ EVALUATED = dg.AssetCheckSpec(
     kinds={"scikitlearn", "pandas"},
     pool="warehouse",
     backfill_policy=dg.BackfillPolicy.single_run(),
-    check_specs=[EVALUATED],
+    check_specs=[EVALUATED, GATE],
 )
 def dropout_model(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, config: DropoutModelConfig
@@ -161,9 +217,23 @@ def dropout_model(
     table = schema.tables[TABLE]
     frame = warehouse.read_frame(sa.select(table).where(table.c.is_dropout.is_not(None)))
     try:
-        trained = model.train(frame, dt.datetime.now(dt.UTC).replace(microsecond=0))
+        trained = model.train(
+            frame,
+            dt.datetime.now(dt.UTC).replace(microsecond=0),
+            settings.current.dropout_bootstrap_samples,
+        )
     except model.NotEnoughHistory as exc:
         raise dg.Failure(description=str(exc)) from None
+    schemes = trained.card["honest_evaluation"]["schemes"]
+    min_auc, max_ece = settings.current.dropout_gate_min_auc, settings.current.dropout_gate_max_ece
+    passed, reasons = evaluation.gate(schemes, min_auc, max_ece)
+    trained.card["gate"] = {
+        "model": evaluation.SERVED,
+        "min_auc_lower_bound_at_50": min_auc,
+        "max_ece": max_ece,
+        "passed": passed,
+        "reasons": reasons,
+    }
     folder = Path(config.models_dir or settings.current.data_dir / "models" / "dropout")
     target = model.save(trained, folder)
     card = trained.card
@@ -178,6 +248,7 @@ def dropout_model(
             "train_runs": ", ".join(card["evaluation"]["train_runs"]),
             "test_runs": ", ".join(card["evaluation"]["test_runs"]),
             "evaluation": table_value(metrics, ["model", "roc_auc", "pr_auc", "brier"]),
+            **_evaluation_metadata(schemes),
             "model_card": dg.MetadataValue.json(card),
         },
         check_results=[
@@ -188,6 +259,96 @@ def dropout_model(
                     "test_runs": ", ".join(card["evaluation"]["test_runs"]),
                     "without_auc": ", ".join(unscored) or "none",
                 },
-            )
+            ),
+            dg.AssetCheckResult(
+                check_name=GATE.name,
+                passed=passed,
+                description="; ".join(reasons) or "passed",
+                metadata={
+                    "model": evaluation.SERVED,
+                    "min_auc_lower_bound_at_50": min_auc,
+                    "max_ece": max_ece,
+                    "failed_because": "; ".join(reasons) or "none",
+                },
+            ),
         ],
+    )
+
+
+RISK_TABLE = "dropout_risk"
+RISK_RULES = [
+    quality.unique_key(KEY),
+    quality.in_range({"probability": (0.0, 1.0), "course_fraction": (0.0, 1.0)}),
+]
+_RISK_COLUMNS = [
+    "course_id",
+    "snapshot_date",
+    "user_id",
+    "model_version",
+    "course_fraction",
+    "probability",
+    "risk_band",
+    *(f"{kind}_{k}" for k in (1, 2, 3) for kind in ("reason", "push")),
+]
+
+
+class DropoutRiskConfig(CourseRunConfig):
+    """The run's calendar (as for dropout_training_set) and where the models are."""
+
+    models_dir: str = ""
+
+
+@dg.asset(
+    deps=[dropout_model, *INPUT_TABLES],
+    partitions_def=openedx_course_daily,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="dropout",
+    kinds={"scikitlearn", "pandas", "sql"},
+    pool="warehouse",
+    check_specs=quality.check_specs(RISK_TABLE, RISK_RULES, blocking=True),
+)
+def dropout_risk(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, config: DropoutRiskConfig
+) -> dg.MaterializeResult:
+    """Each active learner's dropout probability on the day (gradient boosting, the gated
+    model: the newest stored version that passed quality_gate), a risk band and the three
+    features that pushed the risk up most (the logistic model's coefficient x standardized
+    value). A learner is active when known by the day and not unenrolled in the snapshot."""
+    folder = Path(config.models_dir or settings.current.data_dir / "models" / "dropout")
+    try:
+        version, stored = risk.load(folder)
+    except FileNotFoundError as exc:
+        raise dg.Failure(description=f"dropout_risk: {exc}") from None
+    scope = scope_of(context)
+    frames = []
+    for partition in scope:
+        run = course_run(warehouse, partition.course_id, config)
+        frame = features_at(run, partition.day, *read_inputs(warehouse, partition.course_id))
+        if frame is None:
+            continue
+        frame = frame[frame["is_active"].map(lambda v: v is None or pd.isna(v) or bool(v))]
+        frame = frame.assign(
+            course_fraction=frame["course_fraction"].clip(0.0, 1.0), model_version=version
+        )
+        frames.append(frame.join(risk.score(stored, frame))[_RISK_COLUMNS])
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_RISK_COLUMNS)
+    report = write_scope(warehouse, scope, {RISK_TABLE: out}, asset_name=RISK_TABLE)
+    bands = out["risk_band"].value_counts().to_dict() if len(out) else {}
+    return publish(
+        context,
+        warehouse,
+        report,
+        RISK_TABLE,
+        RISK_RULES,
+        extra={
+            "model_version": version,
+            "risk_bands": table_value(
+                [{"band": b, "learners": int(bands.get(b, 0))} for _, b in risk.BANDS],
+                ["band", "learners"],
+            ),
+            "highest_risk": table_value(
+                out.sort_values("probability", ascending=False).head(10).to_dict("records"),
+                ["course_id", "snapshot_date", "user_id", "probability", "risk_band", "reason_1"],
+            ),
+        },
     )

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-from lms_assets.dropout.assets import dropout_model, dropout_training_set
+from lms_assets.dropout.assets import dropout_model, dropout_risk, dropout_training_set
 
-defs = dg.Definitions(assets=[dropout_training_set, dropout_model])
+defs = dg.Definitions(assets=[dropout_training_set, dropout_model, dropout_risk])

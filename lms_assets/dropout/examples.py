@@ -108,6 +108,64 @@ def _labels(
     }
 
 
+def read_inputs(
+    warehouse: WarehouseResource, course_id: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(active learner days, enrollments snapshots, grades snapshots) of one run."""
+    activity = _read(warehouse, "learner_daily_activity", course_id)
+    enrollments = _read(warehouse, "enrollments", course_id)
+    grades = _read(warehouse, "mooc_grades", course_id)
+    return activity[activity["events"] > 0], enrollments, grades
+
+
+def features_at(
+    run: CourseRun,
+    cutoff: dt.date,
+    activity: pd.DataFrame,
+    enrollments: pd.DataFrame,
+    grades: pd.DataFrame,
+) -> pd.DataFrame | None:
+    """The features of every learner known at ``cutoff`` (the point-in-time rule), or None
+    when none is; also what ``dropout_risk`` scores on a day."""
+    known = activity[activity["snapshot_date"] <= cutoff]  # the point-in-time rule
+    used, enrolled = _latest_on_or_before(enrollments, cutoff)
+    _, graded = _latest_on_or_before(grades, cutoff)
+    users = sorted(set(known["user_id"]) | set(enrolled["user_id"]))
+    if not users:
+        return None
+    frame = pd.DataFrame({"user_id": users})
+    by_user = known.groupby("user_id")
+    ago = known["snapshot_date"].map(lambda d, c=cutoff: (c - d).days)
+    recent, previous = known[ago < 7], known[(ago >= 7) & (ago < 14)]
+    sums = by_user[list(_SUMS.values())].sum().rename(columns={v: k for k, v in _SUMS.items()})
+    features = pd.DataFrame(
+        {
+            "active_days": by_user.size(),
+            "active_days_7d": recent.groupby("user_id").size(),
+            "events_7d": recent.groupby("user_id")["events"].sum(),
+            "events_prev_7d": previous.groupby("user_id")["events"].sum(),
+            "days_since_last_activity": by_user["snapshot_date"]
+            .max()
+            .map(lambda d, c=cutoff: (c - d).days),
+        }
+    ).join(sums)
+    frame = frame.merge(features, left_on="user_id", right_index=True, how="left")
+    counts = [c for c in features.columns if c != "days_since_last_activity"]
+    frame[counts] = frame[counts].fillna(0)
+    enrolled_on = pd.to_datetime(
+        frame["user_id"].map(enrolled.set_index("user_id")["enrolled_at"])
+    ).dt.normalize()
+    frame["days_enrolled"] = (pd.Timestamp(cutoff) - enrolled_on).dt.days
+    frame["is_active"] = frame["user_id"].map(enrolled.set_index("user_id")["is_active"])
+    frame["grade_at_cutoff"] = frame["user_id"].map(graded.set_index("user_id")["grade_percentage"])
+    frame["snapshot_used"] = used
+    frame["course_id"] = run.course_id
+    frame["snapshot_date"] = cutoff
+    frame["run_start"], frame["run_end"] = run.start, run.end
+    frame["course_fraction"] = round(((cutoff - run.start).days + 1) / run.days, 4)
+    return frame
+
+
 def build_examples(
     warehouse: WarehouseResource,
     run: CourseRun,
@@ -122,52 +180,14 @@ def build_examples(
     columns = [
         c.name for c in schema.tables["dropout_training_set"].columns if c.name != "loaded_at"
     ]
-    activity = _read(warehouse, "learner_daily_activity", run.course_id)
-    enrollments = _read(warehouse, "enrollments", run.course_id)
-    grades = _read(warehouse, "mooc_grades", run.course_id)
-    activity = activity[activity["events"] > 0]
+    activity, enrollments, grades = read_inputs(warehouse, run.course_id)
     active_at_end, passed = _labels(run, activity, grades, today, last_fraction)
     pieces = []
     for week, cutoff in enumerate(run.cutoffs(last_fraction, today), start=1):
-        known = activity[activity["snapshot_date"] <= cutoff]  # the point-in-time rule
-        used, enrolled = _latest_on_or_before(enrollments, cutoff)
-        _, graded = _latest_on_or_before(grades, cutoff)
-        users = sorted(set(known["user_id"]) | set(enrolled["user_id"]))
-        if not users:
+        frame = features_at(run, cutoff, activity, enrollments, grades)
+        if frame is None:
             continue
-        frame = pd.DataFrame({"user_id": users})
-        by_user = known.groupby("user_id")
-        ago = known["snapshot_date"].map(lambda d, c=cutoff: (c - d).days)
-        recent, previous = known[ago < 7], known[(ago >= 7) & (ago < 14)]
-        sums = by_user[list(_SUMS.values())].sum().rename(columns={v: k for k, v in _SUMS.items()})
-        features = pd.DataFrame(
-            {
-                "active_days": by_user.size(),
-                "active_days_7d": recent.groupby("user_id").size(),
-                "events_7d": recent.groupby("user_id")["events"].sum(),
-                "events_prev_7d": previous.groupby("user_id")["events"].sum(),
-                "days_since_last_activity": by_user["snapshot_date"]
-                .max()
-                .map(lambda d, c=cutoff: (c - d).days),
-            }
-        ).join(sums)
-        frame = frame.merge(features, left_on="user_id", right_index=True, how="left")
-        counts = [c for c in features.columns if c != "days_since_last_activity"]
-        frame[counts] = frame[counts].fillna(0)
-        enrolled_on = pd.to_datetime(
-            frame["user_id"].map(enrolled.set_index("user_id")["enrolled_at"])
-        ).dt.normalize()
-        frame["days_enrolled"] = (pd.Timestamp(cutoff) - enrolled_on).dt.days
-        frame["is_active"] = frame["user_id"].map(enrolled.set_index("user_id")["is_active"])
-        frame["grade_at_cutoff"] = frame["user_id"].map(
-            graded.set_index("user_id")["grade_percentage"]
-        )
-        frame["snapshot_used"] = used
-        frame["course_id"] = run.course_id
-        frame["snapshot_date"] = cutoff
-        frame["run_start"], frame["run_end"] = run.start, run.end
         frame["cutoff_week"] = week
-        frame["course_fraction"] = round(((cutoff - run.start).days + 1) / run.days, 4)
         frame["is_dropout"] = frame["user_id"].map(
             lambda u: None if active_at_end is None else u not in active_at_end
         )

@@ -5,9 +5,8 @@ boosting (HistGradientBoostingClassifier, which takes NULL features as they are)
 logistic-regression baseline (median imputation with missing-indicators, scaled). The
 evaluation is a time split by run, never a row split: the later third of the finished runs
 (by end date, at least one) is held out, the earlier ones train. The stored models are then
-refit on every finished run. The full evaluation of issue 17 (leave-one-course-out, AUC at
-25/50/75% of the course with clustered bootstrap intervals, calibration, baselines) is not
-here yet (docs/model.md).
+refit on every finished run. The honest evaluation (both schemes, intervals, calibration,
+baselines) is ``evaluation.py``; its results go into the card.
 """
 
 from __future__ import annotations
@@ -29,14 +28,14 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from lms_assets.dropout import evaluation
+from lms_assets.dropout.evaluation import NotEnoughHistory, split_runs
 from lms_assets.dropout.schema import FEATURE_COLUMNS
+
+__all__ = ["NotEnoughHistory", "Trained", "save", "scorers", "split_runs", "train"]
 
 MODEL_FILE = "model.joblib"
 CARD_FILE = "model_card.json"
-
-
-class NotEnoughHistory(ValueError):
-    """Too few finished runs (or one class only) to train and evaluate honestly."""
 
 
 def _models() -> dict[str, Pipeline]:
@@ -71,20 +70,30 @@ class Trained:
     card: dict[str, Any] = field(default_factory=dict)
 
 
-def split_runs(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """(training runs, test runs): the later third of the runs by end date is the test."""
-    ends = frame.groupby("course_id")["run_end"].max().sort_values(kind="stable")
-    runs = sorted(ends.index, key=lambda r: (ends[r], r))
-    if len(runs) < 2:
-        raise NotEnoughHistory(
-            f"dropout_model needs at least 2 finished course runs with labels, has {len(runs)}"
-        )
-    held = max(1, len(runs) // 3)
-    return runs[:-held], runs[-held:]
+def _used_features(fit: pd.DataFrame) -> list[str]:
+    # A feature no training example has (no grades snapshot stored, say) is left out:
+    # gradient boosting cannot bin an all-NULL column. The card names what was used.
+    return [c for c in FEATURE_COLUMNS if fit[c].notna().any()]
 
 
-def train(frame: pd.DataFrame, now: dt.datetime) -> Trained:
-    """Evaluate on the later runs, then refit on all; ``frame``: labelled examples."""
+def _scorer(name: str) -> evaluation.Scorer:
+    def score(fit: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
+        features = _used_features(fit)
+        model = _models()[name]
+        model.fit(_matrix(fit, features), fit["is_dropout"].astype(bool).to_numpy())
+        return model.predict_proba(_matrix(test, features))[:, 1]
+
+    return score
+
+
+def scorers() -> dict[str, evaluation.Scorer]:
+    """Both models and both baselines, as the evaluation scores them."""
+    return {**{name: _scorer(name) for name in _models()}, **evaluation.BASELINES}
+
+
+def train(frame: pd.DataFrame, now: dt.datetime, bootstrap_samples: int = 1000) -> Trained:
+    """Evaluate on the later runs and by course, then refit on all; ``frame``: labelled
+    examples."""
     frame = frame[frame["is_dropout"].notna()].copy()
     y_all = frame["is_dropout"].astype(bool).to_numpy()
     if len(set(y_all)) < 2:
@@ -98,14 +107,12 @@ def train(frame: pd.DataFrame, now: dt.datetime) -> Trained:
     y_fit = fit_rows["is_dropout"].astype(bool).to_numpy()
     if len(set(y_fit)) < 2:
         raise NotEnoughHistory("dropout_model: the training runs have one label only")
-    # A feature no training example has (no grades snapshot stored, say) is left out:
-    # gradient boosting cannot bin an all-NULL column. The card names what was used.
-    features = [c for c in FEATURE_COLUMNS if fit_rows[c].notna().any()]
-    evaluation = {}
+    features = _used_features(fit_rows)
+    metrics = {}
     for name, model in _models().items():
         model.fit(_matrix(fit_rows, features), y_fit)
         p = model.predict_proba(_matrix(test, features))[:, 1]
-        evaluation[name] = _metrics(test["is_dropout"].astype(bool).to_numpy(), p)
+        metrics[name] = _metrics(test["is_dropout"].astype(bool).to_numpy(), p)
     models = _models()
     for model in models.values():
         model.fit(_matrix(frame, features), y_all)
@@ -133,7 +140,14 @@ def train(frame: pd.DataFrame, now: dt.datetime) -> Trained:
             "test_runs": test_runs,
             "train_examples": len(fit_rows),
             "test_examples": len(test),
-            "metrics": evaluation,
+            "metrics": metrics,
+        },
+        "honest_evaluation": {
+            "schemes": evaluation.evaluate(frame, scorers(), bootstrap_samples),
+            "bootstrap": f"{bootstrap_samples} resamples of courses with replacement, seed 0, "
+            f"{evaluation.LEVEL:.0%} percentile interval",
+            "ece": f"{evaluation.ECE_BINS} equal-width probability bins",
+            "precision_top": f"top {evaluation.TOP_SHARE:.0%} by score",
         },
     }
     return Trained(models, card)

@@ -84,3 +84,28 @@ dropout_training_set = partitioned_table(
     comment="Point-in-time dropout examples: features as of each weekly cutoff, labels from "
     "after it (docs/model.md)",
 )
+
+dropout_risk = partitioned_table(
+    "dropout_risk",
+    user_id_column(),
+    _described("model_version", sa.String(64), "the dropout_model version that scored"),
+    _described("course_fraction", Real, "share of the run's days elapsed on the day, 0-1"),
+    _described(
+        "probability",
+        Real,
+        "gradient_boosting's probability of dropping out, 0-1 (the gated model)",
+    ),
+    _described("risk_band", sa.String(8), "low (< 0.3), medium (< 0.6) or high"),
+    *(
+        _described(
+            f"reason_{k}",
+            sa.String(64),
+            f"the feature with the {('largest', 'second', 'third')[k - 1]} push up on the logistic "
+            "model's log-odds (coefficient x standardized value); NULL: fewer pushed it up",
+        )
+        for k in (1, 2, 3)
+    ),
+    *(_described(f"push_{k}", Real, f"reason_{k}'s push on the log-odds") for k in (1, 2, 3)),
+    comment="Dropout risk of each active learner on a day: probability, band and the three "
+    "features that pushed it most (docs/model.md)",
+)
