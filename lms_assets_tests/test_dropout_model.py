@@ -225,6 +225,9 @@ def test_the_gate_passes_a_separable_signal_over_six_courses(warehouse, tmp_path
     by_fraction = materialization.metadata["evaluation_by_fraction"].value.records
     # 2 schemes x 4 scorers x 3 shares of the course.
     assert len(by_fraction) == 24
+    # The AUC chart: a PNG inlined in markdown (one line per scheme and scorer with an AUC).
+    chart = materialization.metadata["evaluation_chart"].value
+    assert chart.startswith("![ROC-AUC along the course](data:image/png;base64,iVBORw0KGgo")
 
 
 def test_a_failing_gate_blocks_what_is_downstream(

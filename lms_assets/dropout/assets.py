@@ -9,7 +9,7 @@ import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
 
-from lms_assets import quality, settings
+from lms_assets import charts, quality, settings
 from lms_assets.dropout import evaluation, model, risk
 from lms_assets.dropout.examples import (
     INPUT_TABLES,
@@ -198,7 +198,22 @@ def _evaluation_metadata(schemes: dict) -> dict[str, dg.MetadataValue]:
         "evaluation_by_fraction": table_value(by_fraction, _FRACTION_COLUMNS),
         "evaluation_overall": table_value(overall, _OVERALL_COLUMNS),
         "evaluation_summary": dg.MetadataValue.md(markdown_table(summary, columns)),
+        **_auc_chart(by_fraction),
     }
+
+
+def _auc_chart(by_fraction: list[dict]) -> dict[str, dg.MetadataValue]:
+    """ROC-AUC along the course, one line per scheme and model (models and baselines)."""
+    series: dict[str, list[float]] = {}
+    for row in by_fraction:
+        if row["roc_auc"] is not None:
+            series.setdefault(f"{row['scheme']}: {row['model']}", []).append(row["roc_auc"])
+    fractions = list(dict.fromkeys(r["at"] for r in by_fraction))
+    series = {name: auc for name, auc in series.items() if len(auc) == len(fractions)}
+    if not series:
+        return {}
+    image = charts.lines(fractions, series, "ROC-AUC at 25/50/75% of the course", size=(5.6, 3))
+    return {"evaluation_chart": charts.metadata_image(image, "ROC-AUC along the course")}
 
 
 @dg.asset(
