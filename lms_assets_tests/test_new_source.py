@@ -120,4 +120,10 @@ def test_a_toy_source_needs_its_folder_and_one_line_in_definitions(tmp_path) -> 
     # tracking_0002 (on tracking_0001) and research_0001, the tracking and research_packages
     # branches, depend on 0003 and so stand for it; lti_0001, the LTI branch, builds on the
     # baseline).
-    assert report["revisions"] == ["lti_0001", "research_0001", "toy_0001", "tracking_0002"]
+    assert report["revisions"] == [
+        "dropout_0002",
+        "lti_0001",
+        "research_0001",
+        "toy_0001",
+        "tracking_0002",
+    ]
