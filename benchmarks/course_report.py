@@ -21,6 +21,7 @@ from benchmarks._mysql import throwaway_database
 from lms_assets.partitions import Partition
 from lms_assets.reports import tasks
 from lms_assets.reports.html import write_report
+from lms_assets.tracking.store import store_events
 from lms_assets.warehouse import WarehouseResource
 from lms_assets.warehouse.schema import registered_metadata
 
@@ -183,9 +184,7 @@ def load(warehouse: WarehouseResource) -> int:
         partition = [Partition(COURSE, FIRST + dt.timedelta(days=d))]
         first, last = int(starts[d]), int(starts[d + 1])
         step = len(PATTERN)
-        warehouse.replace_partitions(
-            "tracking_events", partition, events.slice(first * step, (last - first) * step)
-        )
+        store_events(warehouse, partition[0], events.slice(first * step, (last - first) * step))
         warehouse.replace_partitions(
             "learner_daily_activity", partition, daily.slice(first, last - first)
         )

@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 
 from lms_assets.partitions import Partition
+from lms_assets.tracking.store import store_events
 from lms_assets.warehouse import RejectedRecord, WarehouseResource
 from lms_assets.warehouse.schema import registered_metadata
 
@@ -228,12 +229,10 @@ def load_course(warehouse: WarehouseResource) -> None:
             problem_success=True,
         ),
     ]
-    days = sorted({e["snapshot_date"] for e in events})
-    warehouse.write(
-        [Partition(COURSE, d) for d in days],
-        {"tracking_events": events},
-        asset_name="tracking_events",
-    )
+    for day in sorted({e["snapshot_date"] for e in events}):  # as the tracking load stores them
+        store_events(
+            warehouse, Partition(COURSE, day), [e for e in events if e["snapshot_date"] == day]
+        )
     # Three lines of the day's logs could not be read (the whole site's).
     quarantine = registered_metadata().tables["tracking_quarantine"]
     with warehouse.engine.begin() as conn:

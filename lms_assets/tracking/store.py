@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from lms_assets.partitions import Partition
 from lms_assets.tracking.keys import page_keys
 from lms_assets.tracking.schema import tracking_courses, tracking_event_rows, tracking_pages
+from lms_assets.tracking.splitting import EVENT_SCHEMA, with_username_hash
 from lms_assets.warehouse import WarehouseResource
 from lms_assets.warehouse.bulk import bulk_load, chunks
 
@@ -90,3 +92,28 @@ def replace_course_day(
         return rows.num_rows
 
     return warehouse.in_write_transaction(replace)
+
+
+def store_events(
+    warehouse: WarehouseResource,
+    partition: Partition,
+    events: pa.Table | Sequence[Mapping[str, Any]],
+    pseudonym_key: str | None = None,
+) -> int:
+    """Replace ``partition``'s stored events with typed ``events`` (tracking_events' columns;
+    missing ones NULL, ``snapshot_date``/``username_hash`` optional): the load's own path,
+    for what holds events rather than a split's staging (fixtures, benchmarks, tools)."""
+    table = events if isinstance(events, pa.Table) else pa.Table.from_pylist(list(events))
+    columns = {
+        field.name: (
+            table[field.name].cast(field.type)
+            if field.name in table.column_names
+            else pa.nulls(table.num_rows, field.type)
+        )
+        for field in EVENT_SCHEMA
+    }
+    if "username_hash" in table.column_names:
+        columns["username_hash"] = table["username_hash"].cast(pa.string())
+    staged = with_username_hash(pa.table(columns), pseudonym_key)
+    keys = course_keys(warehouse, [partition.course_id])
+    return replace_course_day(warehouse, partition, keys[partition.course_id], staged)
