@@ -90,7 +90,8 @@ def tracking_features(
         )
         merged = group[KEY].merge(features, left_on="user_id", right_index=True, how="left")
         counts = [c for c in columns if c != "tracking_last_event_at"]
-        merged[counts] = merged[counts].fillna(0)
+        # infer_objects first: an all-NULL column of object dtype fills to numbers, not objects.
+        merged[counts] = merged[counts].infer_objects().fillna(0)
         pieces.append(merged)
     return (
         pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(columns=[*KEY, *columns])
