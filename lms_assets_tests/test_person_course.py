@@ -24,8 +24,7 @@ from lms_assets.partitions import Partition
 from lms_assets.research_packages.pseudonyms import ripemd160_constructor, ripemd160_hex
 from lms_assets.research_packages.resources import ResearchPackageFolderResource
 from lms_assets.research_packages.sensors import research_package_files
-from lms_assets.tracking.splitting import with_username_hash
-from lms_assets.tracking.store import course_keys, replace_course_day
+from lms_assets.tracking.store import store_events
 from lms_assets_tests.test_research_packages import (
     COURSE,
     DAY,
@@ -94,13 +93,10 @@ def _events(warehouse, pseudonym_key: str | None = None) -> None:
         event(7, COURSE, d(2026, 3, 1), T(2026, 3, 1, 13), "mallory", "play_video"),
         event(8, COURSE, d(2026, 3, 1), T(2026, 3, 1, 14), None, "play_video"),
     ]
-    partitions = sorted({Partition(r["course_id"], r["snapshot_date"]) for r in rows})
-    keys = course_keys(warehouse, [p.course_id for p in partitions])
-    for partition in partitions:
+    for partition in sorted({Partition(r["course_id"], r["snapshot_date"]) for r in rows}):
         mine = [r for r in rows if Partition(r["course_id"], r["snapshot_date"]) == partition]
-        table = pa.Table.from_pylist(mine, schema=STAGED).drop_columns(["snapshot_date"])
-        table = with_username_hash(table, pseudonym_key)  # as the split does
-        replace_course_day(warehouse, partition, keys[partition.course_id], table)
+        table = pa.Table.from_pylist(mine, schema=STAGED)
+        store_events(warehouse, partition, table, pseudonym_key)  # hashed as the split does
 
 
 def _stored(warehouse) -> pd.DataFrame:
