@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# e.g. make demo DEMO_ARGS="--courses 3 --seed 5 --days 2" (lms-assets demo --help)
+DEMO_ARGS ?=
 
 .PHONY: demo test ui sandbox lint validate bench clean
 
@@ -16,7 +18,7 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 demo: $(BIN)/.installed  ## sandbox + materialize every asset into data/warehouse.sqlite + summary
-	$(BIN)/lms-assets demo
+	$(BIN)/lms-assets demo $(DEMO_ARGS)
 
 test: $(BIN)/.installed  ## the whole suite, warehouse tests on SQLite and MariaDB
 	$(BIN)/pytest

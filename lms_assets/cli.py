@@ -16,7 +16,7 @@ from pathlib import Path
 # Only the sandbox here: the settings (and so the partitions) are read when first imported,
 # and main() may first give the demo its start date (see _demo_start_date).
 from lms_assets.sandbox.options import add_sandbox_options, sandbox_from
-from lms_assets.sandbox.semester import semester_start
+from lms_assets.sandbox.semester import history_start
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
@@ -74,7 +74,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if not _migrate_warehouse("demo"):
         return 1
     with sandbox_from(args) as sandbox:
-        report = demo.run_demo(sandbox)
+        report = demo.run_demo(sandbox, days=args.days)
     warehouse_url = settings.reload().resolved_warehouse_url()
     from lms_assets.db import redacted
 
@@ -147,7 +147,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def _demo_start_date(command: str) -> None:
     """Before anything reads the settings: a new demo's daily dimension starts on the first
-    day of the sandbox's semester, so its whole history of logs can be loaded; written where
+    day of the sandbox's previous term, so its whole history of logs can be loaded; written where
     every later process (make ui, the CLI) reads it. A chosen LMS_PARTITIONS_START_DATE or
     an existing file wins (the demo then loads the semester from that day on)."""
     if command not in ("demo", "ui") or os.environ.get("LMS_PARTITIONS_START_DATE"):
@@ -156,7 +156,7 @@ def _demo_start_date(command: str) -> None:
     marker = data_dir / "partitions_start_date"
     if not marker.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        start = semester_start(dt.datetime.now(dt.UTC).date())
+        start = history_start(dt.datetime.now(dt.UTC).date())
         marker.write_text(start.isoformat() + "\n")
 
 
@@ -222,6 +222,13 @@ def main(argv: list[str] | None = None) -> int:
 
     demo = commands.add_parser("demo", help="sandbox + materialize the whole graph + summary")
     add_sandbox_options(demo, default_port=0)
+    demo.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help="backfill only the last N days of logs (default: the sandbox's whole history); "
+        "a quick re-run of a demo already made",
+    )
     demo.set_defaults(handler=_cmd_demo)
 
     ui = commands.add_parser("ui", help="sandbox + `dagster dev` on the demo's instance")

@@ -27,12 +27,12 @@ from lms_assets.automation import (
     batched_run_requests,
 )
 from lms_assets.db import redacted
+from lms_assets.dropout import risk
 from lms_assets.moodle.resources import MoodleDatabaseResource
 from lms_assets.openedx.resources import OpenEdxApiResource
 from lms_assets.research_packages import demo as research_demo
 from lms_assets.sandbox import Sandbox
 from lms_assets.sandbox.moodle_db import write_moodle_database
-from lms_assets.sandbox.semester import semester_days
 from lms_assets.sandbox.tracking_logs import write_tracking_logs
 from lms_assets.warehouse import WarehouseResource
 from lms_assets.warehouse.schema import registered_metadata
@@ -125,48 +125,86 @@ def prepare_sandbox_sources(sandbox: Sandbox, moodle_url: str | None = None) -> 
     env["LMS_H5P_MAX_CONCURRENCY"] = os.environ.get("LMS_H5P_MAX_CONCURRENCY", "16")
     site = write_moodle_database(sandbox.university, env["LMS_MOODLE_URL"])
     print(f"Sandbox Moodle {redacted(env['LMS_MOODLE_URL'])}: {site.log_rows} log rows")
-    files = write_tracking_logs(
-        sandbox.university,
-        Path(env["LMS_TRACKING_LOG_DIR"]),
-        days=semester_days(sandbox.university.today),
-    )
+    files = write_tracking_logs(sandbox.university, Path(env["LMS_TRACKING_LOG_DIR"]), days=None)
     print(f"Sandbox tracking logs: {len(files)} files in {env['LMS_TRACKING_LOG_DIR']}")
     return env
 
 
-def register_sandbox_courses(instance: dg.DagsterInstance, api: OpenEdxApiResource) -> list[str]:
-    """Register every course the (sandbox) API lists; return the valid keys."""
-    keys = [course["course_id"] for course in api.list_courses()]
-    _, invalid = partitions.register_courses(instance, partitions.openedx_courses, keys)
+@dataclass(frozen=True)
+class DemoCourses:
+    """The course runs the (sandbox) API lists, by whether they are over by the demo's day."""
+
+    running: list[str]
+    finished: list[str]
+    calendar: dict[str, tuple[dt.date, dt.date]]  # course -> (first day, last day)
+
+    @property
+    def all(self) -> list[str]:
+        return [*self.running, *self.finished]
+
+
+def register_sandbox_courses(
+    instance: dg.DagsterInstance, api: OpenEdxApiResource, day: dt.date
+) -> DemoCourses:
+    """Register every course the (sandbox) API lists, running runs first (each group is one
+    range of the dynamic partition set); return the valid ones with their calendars."""
+    listed = api.list_courses()
+    calendar = {
+        str(c["course_id"]): (
+            dt.date.fromisoformat(str(c["start"])[:10]),
+            dt.date.fromisoformat(str(c["end"])[:10]),
+        )
+        for c in listed
+    }
+    running = [k for k, (_, end) in calendar.items() if end >= day]
+    finished = [k for k, (_, end) in calendar.items() if end < day]
+    _, invalid = partitions.register_courses(
+        instance, partitions.openedx_courses, [*running, *finished]
+    )
     for key, reason in invalid.items():
         print(f"  skipped course {key!r}: {reason}", file=sys.stderr)
-    return [k for k in keys if k not in invalid]
+    return DemoCourses(
+        [k for k in running if k not in invalid],
+        [k for k in finished if k not in invalid],
+        {k: v for k, v in calendar.items() if k not in invalid},
+    )
 
 
 DEMO_TAGS = {"lms/launched_by": "demo"}
 
 
-def backfill_start(university_start: dt.date) -> dt.date:
-    """The first day the demo backfills: the semester's first, unless the partitions start
-    later (a data/partitions_start_date kept from an earlier demo; make clean resets it)."""
-    return max(university_start, partitions.to_date(partitions.daily_partitions.start))
+def backfill_start(first_log_day: dt.date) -> dt.date:
+    """The first day the demo backfills: the sandbox's first day of logs, unless the
+    partitions start later (a data/partitions_start_date kept from an earlier demo; make
+    clean resets it)."""
+    return max(first_log_day, partitions.to_date(partitions.daily_partitions.start))
 
 
 def demo_runs(
-    courses: list[str], moodle_courses: list[str], day: dt.date, first: dt.date | None = None
+    courses: DemoCourses,
+    moodle_courses: list[str],
+    day: dt.date,
+    first: dt.date | None = None,
+    moodle_first: dt.date | None = None,
+    model_stored: bool = False,
 ) -> list[DemoRun]:
-    """The semester's log days ``first``..``day`` as single-run backfills, then the morning
-    of ``day`` as the schedules would request it, in dependency order: today's snapshots;
-    Moodle's counts of today and its log and report of ``first``..yesterday (one run per
-    batch of courses); the split of the log files of ``first``..today (one run); each
-    batch of courses' tracking tables of those days (one run); then raw_data of today once
-    all of its inputs are stored (features/automation.py); then the course reports. The
-    sandbox's clock stands at midnight, so yesterday is the last day with activity, as on
-    a real site before the day's logs rotate. ``first`` defaults to yesterday: the morning alone."""
+    """The log days ``first``..``day`` as single-run backfills, then the morning of ``day``
+    as the schedules would request it, in dependency order: today's snapshots (of every
+    run: a finished run's final grades are its labels); Moodle's counts of today and its
+    log and report of ``moodle_first``..yesterday (one run per batch of courses); the split
+    of the log files of ``first``..today (one run); the tracking tables of the finished
+    runs' days and of the running runs' days (one run each per batch); then, for the running
+    runs, raw_data of today once all of its inputs are stored (features/automation.py) and
+    the course reports; last the dropout model: the finished runs' training examples, the
+    model (when the backfill holds the finished runs' days), and the running runs' risk of
+    today (when a model is trained here or ``model_stored``). The sandbox's clock stands
+    at midnight, so yesterday is the last day with activity, as on a real site before the
+    day's logs rotate. ``first`` defaults to yesterday: the morning alone."""
     from lms_assets.tracking.sensors import COURSES_JOB, SPLIT_JOB
 
     yesterday = day - dt.timedelta(days=1)
     first = min(first or yesterday, yesterday)
+    moodle_first = max(first, moodle_first or first)
 
     def batched(
         label: str,
@@ -176,6 +214,8 @@ def demo_runs(
         last: dt.date | None = None,
         selection: list[dg.AssetKey] | None = None,
     ) -> list[DemoRun]:
+        if not keys or (last is not None and last < on):
+            return []
         days = f"{on}" if last in (None, on) else f"{on}..{last}"
         return [
             DemoRun(f"{label} of {days}", request)
@@ -193,8 +233,15 @@ def demo_runs(
         },
     )
     moodle_logs = [dg.AssetKey("activity_counts"), dg.AssetKey("user_activity")]
-    return [
-        *batched("Open edX snapshots", "openedx_daily", courses, day),
+    finished_first = max(
+        first, min((courses.calendar[c][0] for c in courses.finished), default=first)
+    )
+    finished_last = max((courses.calendar[c][1] for c in courses.finished), default=first)
+    running_first = max(
+        first, min((courses.calendar[c][0] for c in courses.running), default=first)
+    )
+    runs = [
+        *batched("Open edX snapshots", "openedx_daily", courses.all, day),
         *batched(
             "Moodle user_counts",
             "moodle_daily",
@@ -206,15 +253,41 @@ def demo_runs(
             "Moodle activity_counts, user_activity",
             "moodle_daily",
             moodle_courses,
-            first,
+            moodle_first,
             last=yesterday,
             selection=moodle_logs,
         ),
         DemoRun(f"tracking-log split of {first}..{day}", split),
-        *batched("tracking tables", COURSES_JOB, courses, first, last=day),
-        *batched("raw_data", "raw_data_daily", courses, day),
-        *batched("course reports", "course_report_daily", courses, day),
+        *batched(
+            "finished runs' tracking tables",
+            COURSES_JOB,
+            courses.finished,
+            finished_first,
+            last=min(finished_last, day),
+        ),
+        *batched("tracking tables", COURSES_JOB, courses.running, running_first, last=day),
+        *batched("raw_data", "raw_data_daily", courses.running, day),
+        *batched("course reports", "course_report_daily", courses.running, day),
     ]
+    history_loaded = bool(courses.finished) and first <= min(
+        courses.calendar[c][0] for c in courses.finished
+    )
+    if history_loaded:
+        examples = dg.RunRequest(
+            job_name="dropout_examples",
+            tags={
+                SOURCE_TAG: "dropout",
+                RANGE_START_TAG: courses.finished[0],
+                RANGE_END_TAG: courses.finished[-1],
+            },
+        )
+        runs += [
+            DemoRun(f"dropout examples of {len(courses.finished)} finished runs", examples),
+            DemoRun("dropout model", dg.RunRequest(job_name="dropout_training")),
+        ]
+    if history_loaded or model_stored:
+        runs += batched("dropout risk", "dropout_scoring", courses.running, day)
+    return runs
 
 
 def execute(
@@ -237,7 +310,8 @@ def execute(
     print(f"  {run.label} ({request.job_name}): {status} in {time.monotonic() - started:.1f}s")
 
 
-def run_demo(sandbox: Sandbox) -> DemoReport:
+def run_demo(sandbox: Sandbox, days: int | None = None) -> DemoReport:
+    """The demo; ``days``: backfill only the last ``days`` days of logs (default: all)."""
     # Imported here so definitions see the environment the sandbox just set.
     from lms_assets.definitions import merged_definitions
 
@@ -254,10 +328,13 @@ def run_demo(sandbox: Sandbox) -> DemoReport:
     moodle = MoodleDatabaseResource(url=moodle_url)
     api = OpenEdxApiResource(base_url=sandbox.openedx_base_url, session_id=sandbox.session_id)
     today = partitions.today()
-    first = backfill_start(sandbox.university.semester_start)
+    university = sandbox.university
+    first = backfill_start(university.first_day)
+    if days is not None:
+        first = max(first, today - dt.timedelta(days=max(1, days)))
 
     with dg.DagsterInstance.get() as instance:
-        courses = register_sandbox_courses(instance, api)
+        courses = register_sandbox_courses(instance, api, today)
         moodle_courses = moodle.visible_course_ids()
         partitions.register_courses(instance, partitions.moodle_courses, moodle_courses)
         shortnames = {
@@ -265,19 +342,27 @@ def run_demo(sandbox: Sandbox) -> DemoReport:
             for row in moodle.course_details([int(c) for c in moodle_courses])
         }
         print(
-            f"Sandbox {sandbox.base_url}: {len(courses)} Open edX courses, "
+            f"Sandbox {sandbox.base_url}: {len(courses.running)} running and "
+            f"{len(courses.finished)} finished Open edX course runs, "
             f"{len(moodle_courses)} Moodle courses ("
             + ", ".join(f"{c} = {shortnames.get(c, '?')}" for c in moodle_courses)
-            + f"); backfilling the semester's logs {first}..{today} and materializing "
+            + f"); backfilling the logs {first}..{today} and materializing "
             f"{today} through the daily jobs"
         )
-        if first > sandbox.university.semester_start:
+        if first > university.first_day:
             print(
-                f"  the partitions start on {first}, after the semester's first day "
-                f"{sandbox.university.semester_start}: its earlier days are not loaded "
+                f"  the partitions start on {first}, after the sandbox's first day of logs "
+                f"{university.first_day}: its earlier days are not loaded "
                 "(make clean, or LMS_PARTITIONS_START_DATE, to load them)"
             )
-        for run in demo_runs(courses, moodle_courses, today, first):
+        moodle_first = max(first, backfill_start(university.semester_start))  # this term only
+        try:
+            risk.load(config.data_dir / "models" / "dropout")
+            model_stored = True
+        except FileNotFoundError:
+            model_stored = False
+        planned = demo_runs(courses, moodle_courses, today, first, moodle_first, model_stored)
+        for run in planned:
             execute(run, definitions, instance, report)
 
         # The research packages: the source's job per (course, export date), after the
@@ -297,7 +382,8 @@ def run_demo(sandbox: Sandbox) -> DemoReport:
         from lms_assets.lti.demo import run_lti_demo
 
         started = time.monotonic()
-        lti = run_lti_demo(sandbox, instance, build_resources(config), days=(today - first).days)
+        lti_days = (today - max(first, backfill_start(university.semester_start))).days
+        lti = run_lti_demo(sandbox, instance, build_resources(config), days=lti_days)
         for label, result in lti.runs:
             report.record(instance, label, result)
         print(
@@ -326,7 +412,7 @@ def run_demo(sandbox: Sandbox) -> DemoReport:
                 .group_by(enrollments.c.course_id)
             ).all()
         )
-    for course_id in courses:
+    for course_id in courses.all:
         expected = sandbox.university.enrollment_count(course_id)
         if stored.get(course_id, 0) != expected:
             report.enrollment_mismatches.append(

@@ -114,6 +114,8 @@ def _dates(args: argparse.Namespace) -> tuple[dt.date, dt.date]:
 
 
 def _course_dimension(job: dg.JobDefinition) -> dg.DynamicPartitionsDefinition | None:
+    if isinstance(job.partitions_def, dg.DynamicPartitionsDefinition):  # per course run only
+        return job.partitions_def
     if isinstance(job.partitions_def, dg.MultiPartitionsDefinition):
         for dimension in job.partitions_def.partitions_defs:
             if isinstance(dimension.partitions_def, dg.DynamicPartitionsDefinition):
@@ -149,8 +151,13 @@ def _courses(
 def run_requests(
     job: dg.JobDefinition, courses: list[str] | None, first: dt.date, last: dt.date
 ) -> list[dg.RunRequest]:
-    """Few runs: one per LMS_COURSES_PER_RUN courses over the whole date range."""
+    """Few runs: one per LMS_COURSES_PER_RUN courses over the whole date range (a job
+    partitioned by course only, dropout_examples, takes no dates; an unpartitioned one,
+    dropout_training, is one run)."""
     tags = {SOURCE_TAG: source_of_job(job.name), **CLI_TAGS}
+    if job.partitions_def is None:
+        return [dg.RunRequest(job_name=job.name, tags=tags)]
+    per_course = isinstance(job.partitions_def, dg.DynamicPartitionsDefinition)
     if courses is None:  # a date-only job (the tracking-log split)
         return [
             dg.RunRequest(
@@ -164,8 +171,8 @@ def run_requests(
             job_name=job.name,
             tags={
                 **tags,
-                RANGE_START_TAG: f"{chunk[0]}|{first.isoformat()}",
-                RANGE_END_TAG: f"{chunk[-1]}|{last.isoformat()}",
+                RANGE_START_TAG: chunk[0] if per_course else f"{chunk[0]}|{first.isoformat()}",
+                RANGE_END_TAG: chunk[-1] if per_course else f"{chunk[-1]}|{last.isoformat()}",
             },
         )
         for chunk in (courses[i : i + size] for i in range(0, len(courses), size))
@@ -210,8 +217,13 @@ def cmd_materialize(args: argparse.Namespace) -> int:
         course_set = _course_dimension(job)
         courses = _courses(instance, course_set, args.course) if course_set else None
         requests = run_requests(job, courses, first, last)
-        what = f"{len(courses)} course(s) x " if courses else ""
-        print(f"{args.job}: {what}{first}..{last} in {len(requests)} run(s)")
+        if job.partitions_def is None or isinstance(
+            job.partitions_def, dg.DynamicPartitionsDefinition
+        ):
+            what = f"{len(courses)} course run(s)" if courses else "unpartitioned"
+        else:
+            what = (f"{len(courses)} course(s) x " if courses else "") + f"{first}..{last}"
+        print(f"{args.job}: {what} in {len(requests)} run(s)")
         failed = 0
         for request in requests:
             started = time.monotonic()

@@ -79,6 +79,14 @@ def validate_course_key(course_key: str) -> str:
     return course_key
 
 
+def course_code(course_id: str) -> str:
+    """A run's course: ``course-v1:ORG+CODE+RUN`` -> ``ORG+CODE``, shared by every run of
+    it; any other id is its own course."""
+    key = course_id.split(":", 1)[1] if course_id.startswith("course-v1:") else course_id
+    parts = key.split("+")
+    return "+".join(parts[:2]) if len(parts) == 3 else course_id
+
+
 def split_valid_course_keys(course_keys: list[str]) -> tuple[list[str], dict[str, str]]:
     """Partition ``course_keys`` into (valid keys, {invalid key: reason})."""
     valid: list[str] = []

@@ -14,12 +14,13 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from lms_assets.dropout import evaluation as ev
 from lms_assets.dropout.model import scorers
 from lms_assets.dropout.schema import FEATURE_COLUMNS
+from lms_assets.partitions import course_code
 
 
-def test_course_of_a_run_id() -> None:
-    assert ev.course_of("course-v1:UNI+M101+2025_T1") == "UNI+M101"
-    assert ev.course_of("course-v1:UNI+M101+2025_T2") == "UNI+M101"
-    assert ev.course_of("42") == "42"  # not an Open edX run id: its own course
+def test_course_code_of_a_run_id() -> None:
+    assert course_code("course-v1:UNI+M101+2025_T1") == "UNI+M101"
+    assert course_code("course-v1:UNI+M101+2025_T2") == "UNI+M101"
+    assert course_code("42") == "42"  # not an Open edX run id: its own course
 
 
 def test_hand_computed_metrics() -> None:
@@ -201,3 +202,35 @@ def test_the_gate_says_which_figure_fails() -> None:
     passed, reasons = ev.gate(_evaluation(None, 0.2), 0.70, 0.05)
     assert not passed and len(reasons) == 2
     assert reasons[0].startswith("time_split: AUC at 50% of the course has no confidence bound")
+
+
+def test_a_time_split_of_one_later_course_is_judged_on_its_auc_when_loco_has_a_bound() -> None:
+    def scheme(auc: float, low: float | None) -> dict:
+        return {
+            "by_fraction": [
+                {
+                    "model": "gradient_boosting",
+                    "at": "50%",
+                    "roc_auc": auc,
+                    "roc_auc_low": low,
+                    "courses": 1 if low is None else 3,
+                }
+            ],
+            "overall": [{"model": "gradient_boosting", "ece": 0.02}],
+        }
+
+    history = {"time_split": scheme(0.91, None), "leave_one_course_out": scheme(0.93, 0.92)}
+    assert ev.gate(history, 0.70, 0.05) == (True, [])
+    history["time_split"] = scheme(0.65, None)
+    assert ev.gate(history, 0.70, 0.05) == (
+        False,
+        [
+            "time_split: AUC at 50% of the course 0.650 < 0.70 (one later course: no interval "
+            "by course; judged on the AUC itself)"
+        ],
+    )
+    history["leave_one_course_out"] = scheme(0.93, 0.68)  # LOCO's bound is judged as ever
+    passed, reasons = ev.gate(history, 0.70, 0.05)
+    assert not passed and reasons[1] == (
+        "leave_one_course_out: AUC at 50% of the course, lower confidence bound 0.680 < 0.70"
+    )

@@ -142,6 +142,31 @@ def test_dropout_model_is_stored_with_its_card(warehouse, tmp_path: Path) -> Non
     assert materialization.metadata["dagster/row_count"].value == 120
 
 
+def test_retraining_on_the_same_examples_keeps_the_stored_version(
+    warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same examples, same models: the second run keeps the first version (its folder, its
+    time) and rewrites its card with the gate of now; other examples make a new version."""
+    rows = [row for run in SIX_RUNS for row in planted_examples(run)]
+    first = _materialize_with_downstream(warehouse, rows, tmp_path / "m")
+    [folder] = list((tmp_path / "m").iterdir())
+    monkeypatch.setattr(
+        settings, "current", dataclasses.replace(settings.current, dropout_gate_min_auc=1.01)
+    )
+    second = _materialize_with_downstream(warehouse, rows, tmp_path / "m")
+    assert list((tmp_path / "m").iterdir()) == [folder]
+    versions = [
+        r.asset_materializations_for_node("dropout_model")[0].metadata["version"].value
+        for r in (first, second)
+    ]
+    assert versions == [folder.name, folder.name]
+    card = json.loads((folder / CARD_FILE).read_text())
+    assert card["gate"]["passed"] is False  # judged again, with the stricter limit
+    rows[0]["events"] += 1
+    _materialize_with_downstream(warehouse, rows, tmp_path / "m")
+    assert len(list((tmp_path / "m").iterdir())) == 2
+
+
 def test_one_finished_run_is_not_enough(warehouse, tmp_path: Path) -> None:
     run = FIRST
     warehouse.write(

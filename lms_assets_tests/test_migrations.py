@@ -47,13 +47,17 @@ RESEARCH_DOC = (
 )
 DROPOUT_DOC = "dropout_0001 dropout: dropout_training_set, on the dropout source's own branch"
 DROPOUT_2_DOC = "dropout_0002 dropout: dropout_risk, the dropout model's scores of a course day"
+OPENEDX_DOC = (
+    "openedx_0001 openedx: course_runs, each course run's calendar, on the Open edX "
+    "source's own branch"
+)
 LTI_DOC = (
     "lti_0001 lti: lti_attempts, attempt_daily_stats and the BI views, "
     "on the LTI source's own branch"
 )
-# Four sources have a branch of their own (their migrations/ folders): LTI's builds on the
-# baseline, the tracking, research and dropout ones on 0003. All four are heads, and
-# alembic_version holds the four. After the baseline, alembic applies them in this order.
+# Five sources have a branch of their own (their migrations/ folders): LTI's builds on the
+# baseline, the tracking, research, dropout and Open edX ones on 0003. All five are heads,
+# and alembic_version holds the five. After the baseline, alembic applies them in this order.
 AFTER_BASELINE = (
     REVISION_2_DOC,
     REVISION_3_DOC,
@@ -63,9 +67,16 @@ AFTER_BASELINE = (
     RESEARCH_DOC,
     TRACKING_1_DOC,
     TRACKING_2_DOC,
+    OPENEDX_DOC,
 )
-HEAD = "dropout_0002,lti_0001,research_0001,tracking_0002"
-HEAD_ROWS = [("dropout_0002",), ("lti_0001",), ("research_0001",), ("tracking_0002",)]
+HEAD = "dropout_0002,lti_0001,openedx_0001,research_0001,tracking_0002"
+HEAD_ROWS = [
+    ("dropout_0002",),
+    ("lti_0001",),
+    ("openedx_0001",),
+    ("research_0001",),
+    ("tracking_0002",),
+]
 DAY = dt.date(2026, 3, 2)
 LOADED = dt.datetime(2026, 3, 2, 7, 0, 0)
 COURSE = "course-v1:UNI+CS1+2026"

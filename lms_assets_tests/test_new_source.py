@@ -123,6 +123,7 @@ def test_a_toy_source_needs_its_folder_and_one_line_in_definitions(tmp_path) -> 
     assert report["revisions"] == [
         "dropout_0002",
         "lti_0001",
+        "openedx_0001",
         "research_0001",
         "toy_0001",
         "tracking_0002",

@@ -268,3 +268,35 @@ def test_one_run_covers_many_courses_like_a_single_run_backfill(
         counts = {course: n for course, n in conn.execute(query)}
     assert counts == {c: len(sandbox.university.courses[c].learners) for c in courses}
     assert len(instance.get_run_records()) == 1
+
+
+def test_course_runs_store_each_run_calendar_as_listed(sandbox, warehouse, instance) -> None:
+    result = run_graph(sandbox, warehouse, instance, selection=["course_runs"])
+    assert result.success and all(checks(result).values()), checks(result)
+    course = sandbox.university.courses[COURSE]
+    assert snapshot(warehouse, ["course_runs"])["course_runs"] == [
+        (
+            COURSE,
+            partitions.today(),
+            "SANDBOX+CS101",
+            "Introduction to Programming",
+            course.start,
+            course.end,
+        )
+    ]
+
+
+def test_a_run_listed_with_a_bad_date_is_refused_by_name() -> None:
+    from lms_assets.openedx.course_runs import parse_course_run
+    from lms_assets.openedx.parsing import MOOC_SOURCE, parse_records
+
+    partition = Partition(COURSE, partitions.today())
+    listed = {"course_id": COURSE, "display_name": "CS", "start": "2026-13-01", "end": None}
+    parsed = parse_records(
+        [listed], parse_course_run, partition, source=MOOC_SOURCE, key=("course_id",)
+    )
+    # start is optional: the run is kept with no start date, and the reason is kept.
+    assert [(r["start_date"], r["end_date"]) for r in parsed.rows] == [(None, None)]
+    assert [r.reason for r in parsed.nulled] == [
+        "record #0: start='2026-13-01' is not an ISO-8601 date-time; stored NULL, record kept"
+    ]

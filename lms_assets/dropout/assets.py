@@ -30,17 +30,37 @@ TABLE = "dropout_training_set"
 
 
 class CourseRunConfig(dg.Config):
-    """The run's calendar. Without it, the run is taken to span its stored log days."""
+    """The run's calendar, when the stored one (``course_runs``) is missing or wrong."""
 
     start: str = ""  # ISO date, the run's first day
     end: str = ""  # ISO date, the run's last day
 
 
-def course_run(warehouse: WarehouseResource, course_id: str, config: CourseRunConfig) -> CourseRun:
-    """The run's calendar from ``config``, else from the first and last stored log day."""
+def course_run(
+    warehouse: WarehouseResource,
+    course_id: str,
+    config: CourseRunConfig,
+    log: dg.DagsterLogManager | None = None,
+) -> CourseRun:
+    """The run's calendar: from ``config``; else the newest ``course_runs`` snapshot (the
+    API's start and end); else, with a warning, the first and last stored log day."""
     if config.start and config.end:
         start, end = dt.date.fromisoformat(config.start), dt.date.fromisoformat(config.end)
         return CourseRun(course_id, start, end)
+    calendars = schema.tables["course_runs"]
+    with warehouse.engine.connect() as conn:
+        stored = conn.execute(
+            sa.select(calendars.c.start_date, calendars.c.end_date)
+            .where(
+                calendars.c.course_id == course_id,
+                calendars.c.start_date.is_not(None),
+                calendars.c.end_date.is_not(None),
+            )
+            .order_by(calendars.c.snapshot_date.desc())
+            .limit(1)
+        ).first()
+    if stored is not None:
+        return CourseRun(course_id, pd.Timestamp(stored[0]).date(), pd.Timestamp(stored[1]).date())
     activity = schema.tables["learner_daily_activity"]
     with warehouse.engine.connect() as conn:
         first, last = conn.execute(
@@ -50,8 +70,14 @@ def course_run(warehouse: WarehouseResource, course_id: str, config: CourseRunCo
         ).one()
     if first is None:
         raise dg.Failure(
-            description=f"dropout_training_set {course_id}: no learner_daily_activity stored "
-            "and no run calendar given (config start/end): nothing to build examples from."
+            description=f"dropout {course_id}: no calendar in course_runs, no "
+            "learner_daily_activity stored and none given (config start/end): nothing to "
+            "build examples from."
+        )
+    if log is not None:
+        log.warning(
+            f"dropout {course_id}: no calendar in course_runs (materialize it, or give "
+            f"config start/end); taking the stored log days {first}..{last} as the run"
         )
     return CourseRun(course_id, pd.Timestamp(first).date(), pd.Timestamp(last).date())
 
@@ -97,7 +123,7 @@ def _label_counts(frame: pd.DataFrame) -> list[dict[str, object]]:
 
 
 @dg.asset(
-    deps=list(INPUT_TABLES),
+    deps=[*INPUT_TABLES, "course_runs"],
     partitions_def=openedx_courses,  # a course run is an Open edX course id
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="dropout",
@@ -116,7 +142,7 @@ def dropout_training_set(
     frames = [
         build_examples(
             warehouse,
-            course_run(warehouse, p.course_id, config),
+            course_run(warehouse, p.course_id, config, context.log),
             today(),
             settings.current.dropout_last_fraction,
         )
@@ -314,7 +340,7 @@ class DropoutRiskConfig(CourseRunConfig):
 
 
 @dg.asset(
-    deps=[dropout_model, *INPUT_TABLES],
+    deps=[dropout_model, *INPUT_TABLES, "course_runs"],
     partitions_def=openedx_course_daily,
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name="dropout",
@@ -337,7 +363,7 @@ def dropout_risk(
     scope = scope_of(context)
     frames = []
     for partition in scope:
-        run = course_run(warehouse, partition.course_id, config)
+        run = course_run(warehouse, partition.course_id, config, context.log)
         frame = features_at(run, partition.day, *read_inputs(warehouse, partition.course_id))
         if frame is None:
             continue

@@ -40,8 +40,13 @@ CARD_FILE = "model_card.json"
 
 def _models() -> dict[str, Pipeline]:
     return {
+        # Shallow trees and a slow rate: the defaults (200 iterations at 0.1)
+        # ranked as well on the sandbox's history but were overconfident (ECE 0.053 in the
+        # time split, over the gate's 0.05); these gave 0.021 (docs/model.md).
         "gradient_boosting": make_pipeline(
-            HistGradientBoostingClassifier(max_iter=200, learning_rate=0.1, random_state=0)
+            HistGradientBoostingClassifier(
+                max_iter=100, learning_rate=0.05, max_depth=3, min_samples_leaf=20, random_state=0
+            )
         ),
         "logistic_regression": make_pipeline(
             SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
@@ -116,10 +121,16 @@ def train(frame: pd.DataFrame, now: dt.datetime, bootstrap_samples: int = 1000) 
     models = _models()
     for model in models.values():
         model.fit(_matrix(frame, features), y_all)
+    # The same examples and the same models (their parameters) give the same digest, and
+    # save() then keeps the version stored before: re-training changes nothing.
     digest = hashlib.sha1(
         pd.util.hash_pandas_object(
-            frame.sort_values(["course_id", "snapshot_date", "user_id"]), index=False
+            frame.drop(columns=["loaded_at"], errors="ignore").sort_values(
+                ["course_id", "snapshot_date", "user_id"]
+            ),
+            index=False,
         ).values.tobytes()
+        + repr(sorted(_models().items())).encode()
     ).hexdigest()[:10]
     card = {
         "version": f"{now:%Y%m%dT%H%M%SZ}-{digest}",
@@ -154,7 +165,17 @@ def train(frame: pd.DataFrame, now: dt.datetime, bootstrap_samples: int = 1000) 
 
 
 def save(trained: Trained, folder: Path) -> Path:
-    """Write ``folder/<version>/`` (the models and the card); return that folder."""
+    """Write ``folder/<version>/`` (the models and the card); return that folder. A version
+    of the same digest (same examples, same models) stored before is kept, its card
+    rewritten (the gate may have other limits now) with its own version and time."""
+    digest = trained.card["version"].rsplit("-", 1)[-1]
+    earlier = sorted(folder.glob(f"*-{digest}")) if folder.is_dir() else []
+    if earlier:
+        target = earlier[-1]
+        stored = json.loads((target / CARD_FILE).read_text())
+        trained.card.update(version=stored["version"], trained_at=stored["trained_at"])
+        (target / CARD_FILE).write_text(json.dumps(trained.card, indent=2, default=str) + "\n")
+        return target
     target = folder / trained.card["version"]
     target.mkdir(parents=True, exist_ok=False)
     joblib.dump(

@@ -6,17 +6,18 @@ import dagster as dg
 
 from lms_assets import partitions, settings
 from lms_assets.automation import course_discovery_sensor, daily_course_schedule
-from lms_assets.openedx import assets, h5p_assets
+from lms_assets.openedx import assets, course_runs, h5p_assets
 from lms_assets.openedx.resources import H5PApiResource, OpenEdxApiResource
 
-ASSETS = dg.load_assets_from_modules([assets, h5p_assets])
+ASSETS = dg.load_assets_from_modules([assets, course_runs, h5p_assets])
 
 openedx_daily = dg.define_asset_job(
     "openedx_daily",
     # Only the snapshots: raw_data waits for the day's tracking tables too
     # (features/automation.py).
     selection=dg.AssetSelection.assets(*ASSETS),
-    description="Open edX and H5P snapshots of the day (enrollments, grades, progress, H5P).",
+    description="Open edX and H5P snapshots of the day (course calendars, enrollments, grades, "
+    "progress, H5P).",
 )
 
 openedx_daily_schedule = daily_course_schedule(

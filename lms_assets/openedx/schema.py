@@ -21,6 +21,16 @@ enrollments = partitioned_table(
     comment="Open edX course enrollments (course-enrollments-attributes API), daily snapshot",
 )
 
+course_runs = partitioned_table(
+    "course_runs",
+    sa.Column("course_code", sa.String(255), comment="org+code, shared by every run of it"),
+    sa.Column("display_name", sa.String(255)),
+    sa.Column("start_date", sa.Date, comment="the run's first day (UTC date of `start`)"),
+    sa.Column("end_date", sa.Date, comment="the run's last day (UTC date of `end`)"),
+    comment="Each course run's calendar as the API lists it (/courses/), daily snapshot: "
+    "what the dropout model's cutoffs and labels are measured against",
+)
+
 mooc_grades = partitioned_table(
     "mooc_grades",
     user_id_column(),

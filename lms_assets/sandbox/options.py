@@ -16,6 +16,13 @@ def add_sandbox_options(parser: argparse.ArgumentParser, default_port: int) -> N
     group.add_argument("--port", type=int, default=default_port, help="0 picks a free port")
     group.add_argument("--seed", type=int, default=42, help="picks the synthetic university")
     group.add_argument("--courses", type=int, default=4, help="number of courses")
+    group.add_argument(
+        "--history",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also serve each course code's finished run of the previous term, with its "
+        "tracking logs (what the dropout model trains on)",
+    )
     group.add_argument("--min-learners", type=int, default=150)
     group.add_argument("--max-learners", type=int, default=400)
     group.add_argument(
@@ -131,6 +138,7 @@ def sandbox_from(args: argparse.Namespace) -> Sandbox:
         n_courses=args.courses,
         today=args.today,
         learners_per_course=(args.min_learners, args.max_learners),
+        history=args.history,
     )
     faults = FaultConfig(
         latency_ms=args.latency_ms,

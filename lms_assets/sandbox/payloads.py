@@ -64,7 +64,7 @@ def courses(university: University) -> list[dict[str, Any]]:
                 for run in c.runs
             ],
         }
-        for c in university.courses.values()
+        for c in university.all_courses
     ]
 
 

@@ -21,7 +21,10 @@ if TYPE_CHECKING:
 # as-of day falls in week ELAPSED_WEEKS + 1, so weeks 1-10 are complete history.
 ELAPSED_WEEKS = 10
 TERM_WEEKS = (12, 15)  # each course's running run lasts this many weeks (by seed)
-PREVIOUS_RUN_GAP_WEEKS = 26  # the finished run of the same course code, half a year earlier
+# The previous term, whose finished run of each course code lasts as long as its running
+# one: it started this many weeks before the running term, so even a 15-week run ended
+# two weeks before the running term began (a break without course activity).
+PREVIOUS_TERM_WEEKS_BEFORE = TERM_WEEKS[1] + 2
 DEADLINE_WEEKDAY = 4  # Friday: each week's exercises are due at 23:59
 # Monday..Sunday: rising to the deadline, quiet weekends.
 WEEKDAY_FACTOR = (1.0, 1.0, 1.1, 1.3, 1.5, 0.5, 0.4)
@@ -34,14 +37,14 @@ def semester_start(today: dt.date) -> dt.date:
     return monday - dt.timedelta(weeks=ELAPSED_WEEKS)
 
 
+def history_start(today: dt.date) -> dt.date:
+    """The first day (a Monday) of the previous term: the sandbox's first day of logs."""
+    return semester_start(today) - dt.timedelta(weeks=PREVIOUS_TERM_WEEKS_BEFORE)
+
+
 def week_of(start: dt.date, day: dt.date) -> int:
     """The term week (1-based) ``day`` falls in; 0 or less before the term."""
     return (day - start).days // 7 + 1
-
-
-def semester_days(today: dt.date) -> int:
-    """Days from the term's start to ``today``, both included."""
-    return (today - semester_start(today)).days + 1
 
 
 def active_chance(learner: Learner, day: dt.date, start: dt.date) -> float:

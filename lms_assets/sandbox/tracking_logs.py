@@ -32,7 +32,7 @@ def _line(rng: random.Random, record: dict) -> str:
 
 def _events(rng: random.Random, university: University, day: dt.date) -> Iterator[dict]:
     base = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-    for course in university.courses.values():
+    for course in university.all_courses:
         # The content released so far: this week's problems and videos join the earlier ones.
         share = released_share(course.start, course.end, day)
         videos = course.video_content_ids[: max(1, round(share * len(course.video_content_ids)))]
@@ -119,11 +119,15 @@ def _events(rng: random.Random, university: University, day: dt.date) -> Iterato
                     }
 
 
-def write_tracking_logs(university: University, folder: Path, days: int = 2) -> list[Path]:
-    """Write the last ``days`` days (today included) of tracking logs; returns the files.
+def write_tracking_logs(university: University, folder: Path, days: int | None = 2) -> list[Path]:
+    """Write the last ``days`` days (today included; None: from the university's first day
+    of logs) of tracking logs; returns the files.
 
     Each day has its own dice (seed and date), so a day's file is the same whatever the
-    number of days written (the demo writes the semester, tests two days)."""
+    number of days written (the demo writes every day of its history, tests two days); the
+    terms do not overlap, so the finished runs change no event of the running ones."""
+    if days is None:
+        days = (university.today - university.first_day).days + 1
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for back in range(days - 1, -1, -1):
