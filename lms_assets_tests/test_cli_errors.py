@@ -152,3 +152,22 @@ def test_an_asset_refuses_a_bad_registered_key_with_the_fix(instance, sqlite_war
     message = failure.step_failure_data.user_failure_data.description
     assert message.startswith(f"Course key {key!r} contains ','")
     assert "lms-assets remove-course SOURCE 'KEY'" in message
+
+
+def test_materialize_runs_per_course_run_and_unpartitioned_jobs() -> None:
+    """dropout_examples takes a range of course runs and no dates; dropout_training is one
+    run without partitions; a course x day job keeps both in its range."""
+    from lms_assets.definitions import defs
+    from lms_assets.operate import run_requests
+
+    runs = ["course-v1:U+A+1", "course-v1:U+B+1"]
+    day = dt.date(2026, 3, 2)
+    [examples] = run_requests(defs.resolve_job_def("dropout_examples"), runs, day, day)
+    assert (
+        examples.tags["dagster/asset_partition_range_start"],
+        examples.tags["dagster/asset_partition_range_end"],
+    ) == tuple(runs)
+    [training] = run_requests(defs.resolve_job_def("dropout_training"), None, day, day)
+    assert not any(t.startswith("dagster/asset_partition") for t in training.tags)
+    [scoring] = run_requests(defs.resolve_job_def("dropout_scoring"), runs, day, day)
+    assert scoring.tags["dagster/asset_partition_range_end"] == "course-v1:U+B+1|2026-03-02"
