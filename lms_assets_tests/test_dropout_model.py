@@ -253,6 +253,11 @@ def test_the_gate_passes_a_separable_signal_over_six_courses(warehouse, tmp_path
     # The AUC chart: a PNG inlined in markdown (one line per scheme and scorer with an AUC).
     chart = materialization.metadata["evaluation_chart"].value
     assert chart.startswith("![ROC-AUC along the course](data:image/png;base64,iVBORw0KGgo")
+    # In place on the page (the UI shows markdown under 1,000 characters): AUC at 50% by
+    # scorer, leave-one-course-out.
+    glance = materialization.metadata["chart"].value
+    assert glance.startswith("![ROC-AUC at 50% of the course (leave_one_course_out)](data:")
+    assert len(glance) < 1000
 
 
 def test_a_failing_gate_blocks_what_is_downstream(

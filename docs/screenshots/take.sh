@@ -9,7 +9,9 @@ work="$(mktemp -d)"
 port=3333
 trap 'kill -9 -- -$ui_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$work"
+SECONDS=0
 "$repo/.venv/bin/lms-assets" demo > demo.log
+echo "demo: ${SECONDS}s; $(grep -E '^(Runs|Checks):' demo.log | tr '\n' ' ')"
 "$repo/.venv/bin/lms-assets" ui --port 0 --ui-port "$port" > ui.log 2>&1 &
 ui_pid=$!
 until curl -sf -o /dev/null "http://127.0.0.1:$port/"; do
@@ -29,6 +31,8 @@ shoot jobs jobs
 shoot automation automation
 # raw_data's latest materialization with its chart, and one course report (a file, offline).
 shoot raw_data_chart "assets/raw_data?view=events" 1500
+# The dropout model's latest materialization: its evaluation tables and AUC chart.
+shoot dropout_model "assets/dropout_model?view=events" 3600
 report="$(find "$work/data/reports" -name '*.html' | sort | head -n 1)"
 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1440,2600 \
   --screenshot="$repo/docs/screenshots/course_report.png" "file://$report" 2>/dev/null

@@ -239,7 +239,31 @@ def _auc_chart(by_fraction: list[dict]) -> dict[str, dg.MetadataValue]:
     if not series:
         return {}
     image = charts.lines(fractions, series, "ROC-AUC at 25/50/75% of the course", size=(5.6, 3))
-    return {"evaluation_chart": charts.metadata_image(image, "ROC-AUC along the course")}
+    out = {"evaluation_chart": charts.metadata_image(image, "ROC-AUC along the course")}
+    # At a glance, in place on the asset's page: each scorer's AUC at 50% of the course,
+    # leave-one-course-out when evaluated (every course tested), else the time split.
+    for scheme in ("leave_one_course_out", "time_split"):
+        half = [
+            r
+            for r in by_fraction
+            if r["scheme"] == scheme and r["at"] == "50%" and r["roc_auc"] is not None
+        ]
+        if half:
+            glance = charts.chart_metadata(
+                [_SHORT_NAMES.get(r["model"], r["model"]) for r in half],
+                [r["roc_auc"] for r in half],
+                f"ROC-AUC at 50% of the course ({scheme})",
+            )
+            return {**glance, **out}
+    return out
+
+
+_SHORT_NAMES = {
+    "gradient_boosting": "boosting",
+    "logistic_regression": "logistic",
+    "days_since_last_activity": "idle days",
+    "seven_day_rule": "7-day rule",
+}
 
 
 @dg.asset(
